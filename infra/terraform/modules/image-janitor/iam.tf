@@ -1,0 +1,282 @@
+# Least-privilege IAM for the three parties that touch the queues:
+#
+#   worker         (IRSA role of the image-janitor pods): consume the main
+#                  queue, dead-letter to the DLQ, delete objects under the
+#                  prefix, hold the sweeper lease object.
+#   Notion Writer  publish page.created to the main queue, nothing else.
+#   operator       peek/replay the DLQ back into the main queue.
+#
+# Plus an optional KEDA scaler role that can only read the main queue's
+# attributes.
+
+# ---------------------------------------------------------------------------
+# Worker
+# ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "worker" {
+  statement {
+    sid = "ConsumeMainQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+    ]
+    resources = [aws_sqs_queue.main.arn]
+  }
+
+  # GetQueueUrl: when JANITOR_DLQ_URL is unset the worker resolves the DLQ
+  # named by the main queue's RedrivePolicy (CONTRACT §4).
+  statement {
+    sid = "DeadLetter"
+    actions = [
+      "sqs:SendMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+    ]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  statement {
+    sid       = "DeleteTemporaryImages"
+    actions   = ["s3:DeleteObject"]
+    resources = [for arn in local.bucket_arns : "${arn}/${local.prefix_pattern}"]
+  }
+
+  # The sweeper lists only under the prefix.
+  statement {
+    sid       = "ListUnderPrefix"
+    actions   = ["s3:ListBucket"]
+    resources = local.bucket_arns
+
+    dynamic "condition" {
+      for_each = var.prefix == "" ? [] : [1]
+      content {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = [local.prefix_pattern]
+      }
+    }
+  }
+
+  # The sweeper lease: exactly one object, outside the prefix, in the first
+  # bucket (read, conditional put, release).
+  statement {
+    sid = "SweeperLease"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:DeleteObject",
+    ]
+    resources = [local.lease_object_arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [1] : []
+    content {
+      sid       = "UseQueueAndBucketKey"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_policy" "worker" {
+  name        = "${var.name}-worker"
+  description = "image-janitor worker: consume ${var.name}, dead-letter to ${var.name}-dlq, delete under s3 prefix '${var.prefix}', hold the sweeper lease."
+  policy      = data.aws_iam_policy_document.worker.json
+  tags        = var.tags
+}
+
+data "aws_iam_policy_document" "worker_assume" {
+  count = var.create_worker_role ? 1 : 0
+
+  statement {
+    sid     = "EksServiceAccount"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_issuer}:sub"
+      values   = [local.service_account_subject]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "worker" {
+  count = var.create_worker_role ? 1 : 0
+
+  name                 = "${var.name}-worker"
+  description          = "IRSA role of ${local.service_account_subject}"
+  assume_role_policy   = data.aws_iam_policy_document.worker_assume[0].json
+  permissions_boundary = var.permissions_boundary_arn
+  max_session_duration = 3600
+  tags                 = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.oidc_provider_arn != null && var.oidc_provider_url != null
+      error_message = "create_worker_role needs oidc_provider_arn and oidc_provider_url (the EKS cluster's OIDC provider)."
+    }
+  }
+}
+
+resource "aws_iam_role_policy_attachment" "worker" {
+  count = var.create_worker_role ? 1 : 0
+
+  role       = aws_iam_role.worker[0].name
+  policy_arn = aws_iam_policy.worker.arn
+}
+
+# ---------------------------------------------------------------------------
+# Notion Writer: publish only
+# ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "notion_writer" {
+  statement {
+    sid       = "PublishPageCreated"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.main.arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [1] : []
+    content {
+      sid       = "EncryptForQueue"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_policy" "notion_writer" {
+  name        = "${var.name}-notion-writer"
+  description = "Publish page.created messages to ${var.name} (SendMessage only)."
+  policy      = data.aws_iam_policy_document.notion_writer.json
+  tags        = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "notion_writer" {
+  for_each = toset(var.notion_writer_role_names)
+
+  role       = each.value
+  policy_arn = aws_iam_policy.notion_writer.arn
+}
+
+# ---------------------------------------------------------------------------
+# Operator: `image-janitor dlq peek` / `dlq replay`
+# ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "operator" {
+  statement {
+    sid = "ReadDeadLetterQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+    ]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  # SendMessage: replay. GetQueueAttributes: resolve the DLQ from the main
+  # queue's RedrivePolicy when JANITOR_DLQ_URL is unset (read-only).
+  statement {
+    sid = "ReplayToMainQueue"
+    actions = [
+      "sqs:SendMessage",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [aws_sqs_queue.main.arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [1] : []
+    content {
+      sid       = "UseQueueKey"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_policy" "operator" {
+  name        = "${var.name}-operator"
+  description = "Peek at and replay ${var.name}-dlq into ${var.name}."
+  policy      = data.aws_iam_policy_document.operator.json
+  tags        = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "operator" {
+  for_each = toset(var.operator_role_names)
+
+  role       = each.value
+  policy_arn = aws_iam_policy.operator.arn
+}
+
+# ---------------------------------------------------------------------------
+# KEDA scaler (optional): read the main queue's depth
+# ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "keda_assume" {
+  count = var.keda_operator_role_arn == null ? 0 : 1
+
+  statement {
+    sid     = "KedaOperator"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [var.keda_operator_role_arn]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "keda" {
+  statement {
+    sid       = "ReadQueueDepth"
+    actions   = ["sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.main.arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [1] : []
+    content {
+      sid       = "DescribeQueueKey"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_role" "keda" {
+  count = var.keda_operator_role_arn == null ? 0 : 1
+
+  name                 = "${var.name}-keda-scaler"
+  description          = "Assumed by the KEDA operator to read ${var.name}'s depth"
+  assume_role_policy   = data.aws_iam_policy_document.keda_assume[0].json
+  permissions_boundary = var.permissions_boundary_arn
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "keda" {
+  count = var.keda_operator_role_arn == null ? 0 : 1
+
+  name   = "read-queue-depth"
+  role   = aws_iam_role.keda[0].id
+  policy = data.aws_iam_policy_document.keda.json
+}

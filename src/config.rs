@@ -1,0 +1,442 @@
+//! Typed, validated settings: every `JANITOR_*` variable of CONTRACT §5, converted once.
+//! A bad value becomes a [`ConfigError`] naming the setting; `main` prints it and exits 2,
+//! before any AWS call.
+
+use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::time::Duration;
+
+use crate::cli::{CommonArgs, RunArgs, SweepArgs};
+use crate::s3url::{LocationPolicy, S3Endpoint};
+use crate::telemetry::LogFormat;
+
+/// A setting with a bad or missing value. Displays as one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {setting}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable (and, lower-cased, the flag) at fault.
+    pub setting: &'static str,
+    pub problem: String,
+}
+
+fn bad(setting: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        problem: problem.into().replace('\n', " "),
+    }
+}
+
+/// Settings common to commands that touch the queue and the buckets.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub queue_url: String,
+    pub dlq_url: Option<String>,
+    pub policy: LocationPolicy,
+    pub log_format: LogFormat,
+    pub force_path_style: bool,
+    pub audit: bool,
+    /// The configured S3 endpoint (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), for URL matching.
+    pub s3_endpoint: Option<S3Endpoint>,
+}
+
+/// Where the sweeper's lease object lives (outside the allowed prefix; own IAM permission).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseLocation {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// The sweeper's settings.
+#[derive(Debug, Clone)]
+pub struct SweepSettings {
+    pub max_age: Duration,
+    /// `None` = the in-daemon timer is disabled.
+    pub interval: Option<Duration>,
+    pub dry_run: bool,
+    pub lease: LeaseLocation,
+}
+
+/// Everything `image-janitor run` needs.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub common: Common,
+    pub concurrency: NonZeroUsize,
+    pub wait_time: Duration,
+    pub visibility_timeout: Duration,
+    pub max_attempts: NonZeroU32,
+    pub sweep: SweepSettings,
+    pub http_addr: SocketAddr,
+    pub shutdown_timeout: Duration,
+    pub dry_run: bool,
+    pub queue_poll_interval: Option<Duration>,
+}
+
+/// Parse `500ms`, `20s`, `5m`, `1h`, `7d` (and combinations humantime accepts, e.g. `1h30m`).
+pub fn parse_duration(setting: &'static str, raw: &str) -> Result<Duration, ConfigError> {
+    let raw = raw.trim();
+    if raw == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(raw)
+        .map_err(|e| bad(setting, format!("{e} (got {raw:?}; use e.g. 500ms, 20s, 5m, 1h, 7d)")))
+}
+
+/// `true/false`, `1/0`, `yes/no`, `on/off` (case-insensitive).
+pub fn parse_bool(setting: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => Err(bad(setting, format!("expected true or false, got {raw:?}"))),
+    }
+}
+
+fn parse_count<T: std::str::FromStr>(
+    setting: &'static str,
+    raw: &str,
+    min: u64,
+    max: u64,
+) -> Result<T, ConfigError> {
+    let n: u64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| bad(setting, format!("expected a whole number, got {raw:?}")))?;
+    if !(min..=max).contains(&n) {
+        return Err(bad(setting, format!("must be between {min} and {max}, got {n}")));
+    }
+    n.to_string()
+        .parse()
+        .map_err(|_| bad(setting, format!("out of range: {n}")))
+}
+
+fn whole_seconds(setting: &'static str, d: Duration, raw: &str) -> Result<Duration, ConfigError> {
+    if d.subsec_nanos() != 0 {
+        return Err(bad(setting, format!("must be whole seconds, got {raw:?}")));
+    }
+    Ok(d)
+}
+
+fn queue_url(setting: &'static str, raw: &str) -> Result<String, ConfigError> {
+    let raw = raw.trim();
+    let parsed = url::Url::parse(raw).map_err(|e| bad(setting, format!("not a URL ({e}): {raw:?}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(bad(setting, format!("expected an http(s) queue URL, got {raw:?}")));
+    }
+    Ok(raw.to_owned())
+}
+
+fn valid_bucket_name(b: &str) -> bool {
+    let ok_chars = b
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-');
+    let ends = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&b.len()) && ok_chars && ends(b.bytes().next()) && ends(b.bytes().last())
+}
+
+fn log_format(raw: &str) -> Result<LogFormat, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "json" => Ok(LogFormat::Json),
+        "text" => Ok(LogFormat::Text),
+        other => Err(bad("JANITOR_LOG_FORMAT", format!("expected json or text, got {other:?}"))),
+    }
+}
+
+/// Only the log format, for commands that need nothing else validated first.
+pub fn log_format_only(raw: &str) -> Result<LogFormat, ConfigError> {
+    log_format(raw)
+}
+
+/// The main queue URL alone (for `publish`).
+pub fn required_queue_url(raw: Option<&str>) -> Result<String, ConfigError> {
+    match raw {
+        Some(v) if !v.trim().is_empty() => queue_url("JANITOR_QUEUE_URL", v),
+        _ => Err(bad("JANITOR_QUEUE_URL", "required (set it or pass --queue-url)")),
+    }
+}
+
+/// The prefix is required; it may be empty only when set explicitly (flag or env present).
+fn prefix(raw: Option<&str>) -> Result<String, ConfigError> {
+    if let Some(p) = raw {
+        return Ok(p.to_owned());
+    }
+    match std::env::var("JANITOR_PREFIX") {
+        Ok(p) => Ok(p),
+        Err(std::env::VarError::NotUnicode(_)) => Err(bad("JANITOR_PREFIX", "not valid UTF-8")),
+        Err(std::env::VarError::NotPresent) => Err(bad(
+            "JANITOR_PREFIX",
+            "required (set it or pass --prefix; set it to the empty string to allow every key)",
+        )),
+    }
+}
+
+fn s3_endpoint() -> Result<Option<S3Endpoint>, ConfigError> {
+    for setting in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
+        if let Ok(v) = std::env::var(setting) {
+            if v.trim().is_empty() {
+                continue;
+            }
+            let name: &'static str = if setting == "AWS_ENDPOINT_URL_S3" {
+                "AWS_ENDPOINT_URL_S3"
+            } else {
+                "AWS_ENDPOINT_URL"
+            };
+            return S3Endpoint::parse(v.trim()).map(Some).map_err(|e| bad(name, e));
+        }
+    }
+    Ok(None)
+}
+
+/// Validate the settings shared by `run`, `sweep` and `dlq`.
+pub fn common(args: &CommonArgs) -> Result<Common, ConfigError> {
+    let log_format = log_format(&args.log_format)?;
+    let queue_url = required_queue_url(args.queue_url.as_deref())?;
+    let dlq_url = match args.dlq_url.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => Some(self::queue_url("JANITOR_DLQ_URL", v)?),
+        _ => None,
+    };
+    let buckets: Vec<String> = args
+        .buckets
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if buckets.is_empty() {
+        return Err(bad("JANITOR_BUCKETS", "required: a comma-separated list of bucket names"));
+    }
+    if let Some(b) = buckets.iter().find(|b| !valid_bucket_name(b)) {
+        return Err(bad("JANITOR_BUCKETS", format!("not a valid S3 bucket name: {b:?}")));
+    }
+    let prefix = prefix(args.prefix.as_deref())?;
+    if prefix.len() > 1024 || prefix.chars().any(char::is_control) {
+        return Err(bad("JANITOR_PREFIX", "must be at most 1024 bytes with no control characters"));
+    }
+    let force_path_style = match &args.s3_force_path_style {
+        Some(v) => parse_bool("JANITOR_S3_FORCE_PATH_STYLE", v)?,
+        None => false,
+    };
+    let audit = parse_bool("JANITOR_AUDIT", &args.audit)?;
+    Ok(Common {
+        queue_url,
+        dlq_url,
+        policy: LocationPolicy::new(buckets, prefix),
+        log_format,
+        force_path_style,
+        audit,
+        s3_endpoint: s3_endpoint()?,
+    })
+}
+
+/// Where the lease lives: `JANITOR_SWEEP_LEASE_BUCKET` (default: the first allowed bucket) and
+/// `JANITOR_SWEEP_LEASE_KEY` (default `image-janitor/sweeper.lease`), which must lie outside the prefix.
+fn lease(common: &Common) -> Result<LeaseLocation, ConfigError> {
+    let bucket = match std::env::var("JANITOR_SWEEP_LEASE_BUCKET") {
+        Ok(b) if !b.trim().is_empty() => b.trim().to_owned(),
+        _ => common
+            .policy
+            .buckets()
+            .next()
+            .map(str::to_owned)
+            .ok_or_else(|| bad("JANITOR_BUCKETS", "required"))?,
+    };
+    if !valid_bucket_name(&bucket) {
+        return Err(bad("JANITOR_SWEEP_LEASE_BUCKET", format!("not a valid bucket name: {bucket:?}")));
+    }
+    let key = match std::env::var("JANITOR_SWEEP_LEASE_KEY") {
+        Ok(k) if !k.trim().is_empty() => k.trim().to_owned(),
+        _ => "image-janitor/sweeper.lease".to_owned(),
+    };
+    let prefix = common.policy.prefix();
+    if !prefix.is_empty() && key.starts_with(prefix) {
+        return Err(bad(
+            "JANITOR_SWEEP_LEASE_KEY",
+            format!("{key:?} is under JANITOR_PREFIX {prefix:?}; the lease must live outside it"),
+        ));
+    }
+    Ok(LeaseLocation { bucket, key })
+}
+
+fn dry_run(raw: &Option<String>) -> Result<bool, ConfigError> {
+    raw.as_deref()
+        .map_or(Ok(false), |v| parse_bool("JANITOR_DRY_RUN", v))
+}
+
+fn max_age(setting: &'static str, raw: &str) -> Result<Duration, ConfigError> {
+    let d = parse_duration(setting, raw)?;
+    if d < Duration::from_secs(1) {
+        return Err(bad(setting, "must be at least 1s"));
+    }
+    Ok(d)
+}
+
+/// Validate everything `run` needs.
+pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
+    let common = common(&args.common)?;
+    let concurrency = parse_count("JANITOR_CONCURRENCY", &args.concurrency, 1, 256)?;
+    let wait_time = parse_duration("JANITOR_WAIT_TIME", &args.wait_time)?;
+    let wait_time = whole_seconds("JANITOR_WAIT_TIME", wait_time, &args.wait_time)?;
+    if wait_time > Duration::from_secs(20) {
+        return Err(bad("JANITOR_WAIT_TIME", format!("must be between 0s and 20s, got {:?}", args.wait_time)));
+    }
+    let visibility = parse_duration("JANITOR_VISIBILITY_TIMEOUT", &args.visibility_timeout)?;
+    let visibility = whole_seconds("JANITOR_VISIBILITY_TIMEOUT", visibility, &args.visibility_timeout)?;
+    if !(Duration::from_secs(2)..=Duration::from_secs(43_200)).contains(&visibility) {
+        return Err(bad(
+            "JANITOR_VISIBILITY_TIMEOUT",
+            format!("must be between 2s and 12h, got {:?}", args.visibility_timeout),
+        ));
+    }
+    let max_attempts = parse_count("JANITOR_MAX_ATTEMPTS", &args.max_attempts, 1, 1000)?;
+    let interval = parse_duration("JANITOR_SWEEP_INTERVAL", &args.sweep_interval)?;
+    let sweep_max_age = max_age("JANITOR_SWEEP_MAX_AGE", &args.sweep_max_age)?;
+    let http_addr = args
+        .http_addr
+        .trim()
+        .parse()
+        .map_err(|_| bad("JANITOR_HTTP_ADDR", format!("expected HOST:PORT, got {:?}", args.http_addr)))?;
+    let shutdown_timeout = parse_duration("JANITOR_SHUTDOWN_TIMEOUT", &args.shutdown_timeout)?;
+    if shutdown_timeout > Duration::from_secs(3600) {
+        return Err(bad("JANITOR_SHUTDOWN_TIMEOUT", "must be at most 1h"));
+    }
+    let poll = parse_duration("JANITOR_QUEUE_POLL_INTERVAL", &args.queue_poll_interval)?;
+    if !poll.is_zero() && poll < Duration::from_millis(100) {
+        return Err(bad("JANITOR_QUEUE_POLL_INTERVAL", "must be 0 (off) or at least 100ms"));
+    }
+    let lease = lease(&common)?;
+    Ok(RunSettings {
+        concurrency,
+        wait_time,
+        visibility_timeout: visibility,
+        max_attempts,
+        sweep: SweepSettings {
+            max_age: sweep_max_age,
+            interval: (!interval.is_zero()).then_some(interval),
+            dry_run: dry_run(&args.dry_run)?,
+            lease,
+        },
+        http_addr,
+        shutdown_timeout,
+        dry_run: dry_run(&args.dry_run)?,
+        queue_poll_interval: (!poll.is_zero()).then_some(poll),
+        common,
+    })
+}
+
+/// Validate everything `sweep` needs.
+pub fn sweep(args: &SweepArgs) -> Result<(Common, SweepSettings), ConfigError> {
+    let common = common(&args.common)?;
+    let lease = lease(&common)?;
+    let settings = SweepSettings {
+        max_age: max_age("JANITOR_SWEEP_MAX_AGE", &args.max_age)?,
+        interval: None,
+        dry_run: dry_run(&args.dry_run)?,
+        lease,
+    };
+    Ok((common, settings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("X", "500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("X", "20s").unwrap(), Duration::from_secs(20));
+        assert_eq!(parse_duration("X", "5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("X", "1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("X", "7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(parse_duration("X", "0").unwrap(), Duration::ZERO);
+        let e = parse_duration("JANITOR_WAIT_TIME", "soon").unwrap_err();
+        assert_eq!(e.setting, "JANITOR_WAIT_TIME");
+        assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn bools_and_counts() {
+        assert!(parse_bool("X", "TRUE").unwrap());
+        assert!(!parse_bool("X", "off").unwrap());
+        assert!(parse_bool("X", "maybe").is_err());
+        assert_eq!(parse_count::<u32>("X", "5", 1, 10).unwrap(), 5);
+        assert!(parse_count::<u32>("X", "0", 1, 10).is_err());
+        assert!(parse_count::<u32>("X", "-1", 1, 10).is_err());
+    }
+
+    #[test]
+    fn bucket_names() {
+        assert!(valid_bucket_name("keep-notion-sync-images"));
+        assert!(valid_bucket_name("a.b.c"));
+        assert!(!valid_bucket_name("ab"));
+        assert!(!valid_bucket_name("Upper"));
+        assert!(!valid_bucket_name("-dash"));
+    }
+
+    fn run_args() -> RunArgs {
+        RunArgs {
+            common: CommonArgs {
+                queue_url: Some("http://127.0.0.1:5000/123456789012/q".into()),
+                dlq_url: None,
+                buckets: Some("b-one, b-two".into()),
+                prefix: Some("keep-images/".into()),
+                log_format: "json".into(),
+                s3_force_path_style: None,
+                audit: "on".into(),
+            },
+            concurrency: "4".into(),
+            wait_time: "20s".into(),
+            visibility_timeout: "60s".into(),
+            max_attempts: "5".into(),
+            sweep_interval: "1h".into(),
+            sweep_max_age: "7d".into(),
+            http_addr: "0.0.0.0:9090".into(),
+            shutdown_timeout: "20s".into(),
+            dry_run: None,
+            queue_poll_interval: "30s".into(),
+        }
+    }
+
+    #[test]
+    fn defaults_validate() {
+        let s = run(&run_args()).unwrap();
+        assert_eq!(s.concurrency.get(), 4);
+        assert_eq!(s.common.policy.buckets().count(), 2);
+        assert_eq!(s.sweep.lease.bucket, "b-one");
+        assert_eq!(s.sweep.interval, Some(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_setting() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut RunArgs)>)> = vec![
+            ("JANITOR_WAIT_TIME", Box::new(|a| a.wait_time = "21s".into())),
+            ("JANITOR_WAIT_TIME", Box::new(|a| a.wait_time = "1500ms".into())),
+            ("JANITOR_VISIBILITY_TIMEOUT", Box::new(|a| a.visibility_timeout = "1s".into())),
+            ("JANITOR_CONCURRENCY", Box::new(|a| a.concurrency = "0".into())),
+            ("JANITOR_MAX_ATTEMPTS", Box::new(|a| a.max_attempts = "x".into())),
+            ("JANITOR_HTTP_ADDR", Box::new(|a| a.http_addr = "nowhere".into())),
+            ("JANITOR_SWEEP_MAX_AGE", Box::new(|a| a.sweep_max_age = "0".into())),
+            ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = Some("not a url".into()))),
+            ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = None)),
+            ("JANITOR_BUCKETS", Box::new(|a| a.common.buckets = Some(" , ".into()))),
+            ("JANITOR_BUCKETS", Box::new(|a| a.common.buckets = Some("Bad_Bucket".into()))),
+            ("JANITOR_LOG_FORMAT", Box::new(|a| a.common.log_format = "xml".into())),
+            ("JANITOR_AUDIT", Box::new(|a| a.common.audit = "loud".into())),
+            ("JANITOR_DRY_RUN", Box::new(|a| a.dry_run = Some("perhaps".into()))),
+        ];
+        for (setting, mutate) in cases {
+            let mut a = run_args();
+            mutate(&mut a);
+            let err = run(&a).expect_err(setting);
+            assert_eq!(err.setting, setting, "{err}");
+            assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn explicit_empty_prefix_is_allowed() {
+        let mut a = run_args();
+        a.common.prefix = Some(String::new());
+        let s = run(&a).unwrap();
+        assert_eq!(s.common.policy.prefix(), "");
+    }
+}

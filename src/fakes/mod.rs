@@ -1,0 +1,31 @@
+//! In-memory fakes behind the `Queue` and `ObjectStore` seams, with scriptable failures, for
+//! unit tests (use with `tokio::time::pause`). They record every call so tests can assert on
+//! what the business logic asked for.
+
+mod queue;
+mod store;
+
+pub use queue::{FakeQueue, QueueCall};
+pub use store::FakeStore;
+
+use crate::retry::{AwsError, ErrorClass};
+
+/// A transient error as an adapter would classify it.
+pub fn transient(service: &'static str, operation: &'static str, code: &str) -> AwsError {
+    AwsError {
+        service,
+        operation,
+        code: code.into(),
+        message: format!("injected {code}"),
+        class: ErrorClass::Transient,
+        request_id: None,
+    }
+}
+
+/// A permanent error as an adapter would classify it.
+pub fn permanent(service: &'static str, operation: &'static str, code: &str) -> AwsError {
+    AwsError {
+        class: ErrorClass::Permanent,
+        ..transient(service, operation, code)
+    }
+}

@@ -1,0 +1,248 @@
+//! `FakeQueue`: an in-memory SQS with visibility, receive counts, batch calls and injected failures.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::permanent;
+use crate::queue::{Attributes, BatchResult, Depth, Outgoing, Queue, Receipt, Received};
+use crate::retry::AwsError;
+
+/// One call the fake saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueCall {
+    Receive { got: usize },
+    DeleteBatch { receipts: Vec<Receipt> },
+    ChangeVisibility { receipts: Vec<Receipt>, timeout: Duration },
+    SendBatch { bodies: Vec<String> },
+    Depth,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: String,
+    pub body: String,
+    pub attributes: Attributes,
+    pub receive_count: u32,
+    pub visible_at: Instant,
+    pub receipt: Option<Receipt>,
+}
+
+#[derive(Default)]
+struct State {
+    messages: Vec<StoredMessage>,
+    calls: Vec<QueueCall>,
+    next_id: u64,
+    fail_receive: VecDeque<AwsError>,
+    fail_delete: VecDeque<AwsError>,
+    fail_send: VecDeque<AwsError>,
+    /// Receipts whose DeleteMessageBatch entry fails (once each).
+    fail_delete_entry: HashSet<Receipt>,
+    /// Bodies whose SendMessageBatch entry fails (once each).
+    fail_send_body: HashSet<String>,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeQueue {
+    url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeQueue {
+    pub fn new(url: &str) -> Self {
+        FakeQueue {
+            url: url.into(),
+            state: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Enqueue a message; returns its id.
+    pub fn push(&self, body: &str, attributes: Attributes) -> String {
+        let mut s = self.lock();
+        s.next_id += 1;
+        let id = format!("m-{}", s.next_id);
+        s.messages.push(StoredMessage {
+            id: id.clone(),
+            body: body.into(),
+            attributes,
+            receive_count: 0,
+            visible_at: Instant::now(),
+            receipt: None,
+        });
+        id
+    }
+
+    /// Set a message's receive count (to simulate earlier receives).
+    pub fn set_receive_count(&self, id: &str, n: u32) {
+        if let Some(m) = self.lock().messages.iter_mut().find(|m| m.id == id) {
+            m.receive_count = n;
+        }
+    }
+
+    pub fn messages(&self) -> Vec<StoredMessage> {
+        self.lock().messages.clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn calls(&self) -> Vec<QueueCall> {
+        self.lock().calls.clone()
+    }
+
+    pub fn fail_next_receive(&self, e: AwsError) {
+        self.lock().fail_receive.push_back(e);
+    }
+
+    pub fn fail_next_delete(&self, e: AwsError) {
+        self.lock().fail_delete.push_back(e);
+    }
+
+    pub fn fail_next_send(&self, e: AwsError) {
+        self.lock().fail_send.push_back(e);
+    }
+
+    /// The next DeleteMessageBatch entry for the message with this id fails.
+    pub fn fail_delete_entry_of(&self, id: &str) {
+        let mut s = self.lock();
+        if let Some(r) = s.messages.iter().find(|m| m.id == id).and_then(|m| m.receipt.clone()) {
+            s.fail_delete_entry.insert(r);
+        }
+    }
+
+    /// The next SendMessageBatch entry with this body fails.
+    pub fn fail_send_of_body(&self, body: &str) {
+        self.lock().fail_send_body.insert(body.into());
+    }
+}
+
+#[async_trait]
+impl Queue for FakeQueue {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn receive(&self, max: u8, wait: Duration, visibility: Duration) -> Result<Vec<Received>, AwsError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            {
+                let mut s = self.lock();
+                if let Some(e) = s.fail_receive.pop_front() {
+                    return Err(e);
+                }
+                let now = Instant::now();
+                let mut out = Vec::new();
+                let mut n = 0u64;
+                for m in s.messages.iter_mut() {
+                    if out.len() >= usize::from(max) {
+                        break;
+                    }
+                    if m.visible_at <= now {
+                        n += 1;
+                        m.receive_count += 1;
+                        m.visible_at = now + visibility;
+                        let receipt = Receipt(format!("{}#{}", m.id, m.receive_count));
+                        m.receipt = Some(receipt.clone());
+                        out.push(Received {
+                            message_id: m.id.clone(),
+                            receipt,
+                            body: m.body.clone(),
+                            attributes: m.attributes.clone(),
+                            receive_count: m.receive_count,
+                            sent_at: Some(SystemTime::now()),
+                        });
+                    }
+                }
+                let _ = n;
+                if !out.is_empty() || Instant::now() >= deadline {
+                    s.calls.push(QueueCall::Receive { got: out.len() });
+                    return Ok(out);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100).min(wait)).await;
+        }
+    }
+
+    async fn delete_batch(&self, receipts: &[Receipt]) -> Result<BatchResult<()>, AwsError> {
+        let mut s = self.lock();
+        s.calls.push(QueueCall::DeleteBatch { receipts: receipts.to_vec() });
+        if let Some(e) = s.fail_delete.pop_front() {
+            return Err(e);
+        }
+        let mut out = Vec::new();
+        for r in receipts {
+            if s.fail_delete_entry.remove(r) {
+                out.push(Err(permanent("sqs", "DeleteMessageBatch", "InternalError")));
+                continue;
+            }
+            let before = s.messages.len();
+            s.messages.retain(|m| m.receipt.as_ref() != Some(r));
+            if s.messages.len() == before {
+                out.push(Err(permanent("sqs", "DeleteMessageBatch", "ReceiptHandleIsInvalid")));
+            } else {
+                out.push(Ok(()));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn change_visibility_batch(&self, receipts: &[Receipt], timeout: Duration) -> Result<BatchResult<()>, AwsError> {
+        let mut s = self.lock();
+        s.calls.push(QueueCall::ChangeVisibility { receipts: receipts.to_vec(), timeout });
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for r in receipts {
+            match s.messages.iter_mut().find(|m| m.receipt.as_ref() == Some(r)) {
+                Some(m) => {
+                    m.visible_at = now + timeout;
+                    out.push(Ok(()));
+                }
+                None => out.push(Err(permanent("sqs", "ChangeMessageVisibilityBatch", "ReceiptHandleIsInvalid"))),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn send_batch(&self, messages: &[Outgoing]) -> Result<BatchResult<String>, AwsError> {
+        {
+            let mut s = self.lock();
+            s.calls.push(QueueCall::SendBatch { bodies: messages.iter().map(|m| m.body.clone()).collect() });
+            if let Some(e) = s.fail_send.pop_front() {
+                return Err(e);
+            }
+        }
+        let mut out = Vec::new();
+        for m in messages {
+            if self.lock().fail_send_body.remove(&m.body) {
+                out.push(Err(super::transient("sqs", "SendMessageBatch", "InternalError")));
+                continue;
+            }
+            out.push(Ok(self.push(&m.body, m.attributes.clone())));
+        }
+        Ok(out)
+    }
+
+    async fn depth(&self) -> Result<Depth, AwsError> {
+        let mut s = self.lock();
+        s.calls.push(QueueCall::Depth);
+        let now = Instant::now();
+        let visible = s.messages.iter().filter(|m| m.visible_at <= now).count() as u64;
+        Ok(Depth {
+            visible,
+            inflight: s.messages.len() as u64 - visible,
+            delayed: 0,
+        })
+    }
+}

@@ -1,0 +1,179 @@
+//! `FakeStore`: an in-memory S3 with per-request and per-key injected failures and conditional writes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::{permanent, transient};
+use crate::retry::AwsError;
+use crate::store::{CondPut, KeyOutcome, ListPage, Listed, ObjectStore, Versioned};
+
+#[derive(Default)]
+struct State {
+    buckets: BTreeSet<String>,
+    /// (bucket, key) → (last modified, body, etag)
+    objects: BTreeMap<(String, String), (SystemTime, Vec<u8>, String)>,
+    delete_requests: Vec<(String, Vec<String>)>,
+    list_requests: usize,
+    fail_delete: VecDeque<AwsError>,
+    deny_keys: HashSet<String>,
+    /// key → how many more times its delete fails transiently.
+    flaky_keys: HashMap<String, u32>,
+    page_size: usize,
+    etag_counter: u64,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeStore {
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeStore {
+    pub fn new(buckets: &[&str]) -> Self {
+        let s = FakeStore::default();
+        {
+            let mut st = s.lock();
+            st.buckets = buckets.iter().map(|b| b.to_string()).collect();
+            st.page_size = 1000;
+        }
+        s
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn put(&self, bucket: &str, key: &str, modified: SystemTime) {
+        let mut s = self.lock();
+        s.etag_counter += 1;
+        let etag = format!("\"e{}\"", s.etag_counter);
+        s.objects.insert((bucket.into(), key.into()), (modified, Vec::new(), etag));
+    }
+
+    pub fn exists(&self, bucket: &str, key: &str) -> bool {
+        self.lock().objects.contains_key(&(bucket.to_string(), key.to_string()))
+    }
+
+    pub fn count(&self) -> usize {
+        self.lock().objects.len()
+    }
+
+    /// Every DeleteObjects request: (bucket, keys).
+    pub fn delete_requests(&self) -> Vec<(String, Vec<String>)> {
+        self.lock().delete_requests.clone()
+    }
+
+    pub fn list_requests(&self) -> usize {
+        self.lock().list_requests
+    }
+
+    pub fn set_page_size(&self, n: usize) {
+        self.lock().page_size = n.max(1);
+    }
+
+    /// The next DeleteObjects request fails as a whole.
+    pub fn fail_next_delete(&self, e: AwsError) {
+        self.lock().fail_delete.push_back(e);
+    }
+
+    /// Deletes of this key are refused with AccessDenied inside a 200 response.
+    pub fn deny_key(&self, key: &str) {
+        self.lock().deny_keys.insert(key.into());
+    }
+
+    /// Deletes of this key fail transiently (InternalError, per key) `times` times.
+    pub fn flaky_key(&self, key: &str, times: u32) {
+        self.lock().flaky_keys.insert(key.into(), times);
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FakeStore {
+    async fn delete_objects(&self, bucket: &str, keys: &[String]) -> Result<Vec<KeyOutcome>, AwsError> {
+        let mut s = self.lock();
+        s.delete_requests.push((bucket.into(), keys.to_vec()));
+        if keys.len() > crate::store::MAX_KEYS_PER_DELETE {
+            return Err(permanent("s3", "DeleteObjects", "MalformedXML"));
+        }
+        if let Some(e) = s.fail_delete.pop_front() {
+            return Err(e);
+        }
+        if !s.buckets.contains(bucket) {
+            return Err(permanent("s3", "DeleteObjects", "NoSuchBucket"));
+        }
+        let mut out = Vec::new();
+        for k in keys {
+            if s.deny_keys.contains(k) {
+                out.push(KeyOutcome { key: k.clone(), result: Err(permanent("s3", "DeleteObjects", "AccessDenied")) });
+                continue;
+            }
+            if let Some(n) = s.flaky_keys.get_mut(k) {
+                if *n > 0 {
+                    *n -= 1;
+                    out.push(KeyOutcome { key: k.clone(), result: Err(transient("s3", "DeleteObjects", "InternalError")) });
+                    continue;
+                }
+            }
+            s.objects.remove(&(bucket.to_string(), k.clone()));
+            out.push(KeyOutcome { key: k.clone(), result: Ok(()) });
+        }
+        Ok(out)
+    }
+
+    async fn list_page(&self, bucket: &str, prefix: &str, continuation: Option<String>) -> Result<ListPage, AwsError> {
+        let mut s = self.lock();
+        s.list_requests += 1;
+        if !s.buckets.contains(bucket) {
+            return Err(permanent("s3", "ListObjectsV2", "NoSuchBucket"));
+        }
+        let start = continuation.unwrap_or_default();
+        let page_size = s.page_size;
+        let mut objects: Vec<Listed> = s
+            .objects
+            .iter()
+            .filter(|((b, k), _)| b == bucket && k.starts_with(prefix) && k.as_str() > start.as_str())
+            .take(page_size + 1)
+            .map(|((_, k), (t, body, _))| Listed { key: k.clone(), last_modified: *t, size: body.len() as u64 })
+            .collect();
+        let next = if objects.len() > page_size {
+            objects.truncate(page_size);
+            objects.last().map(|o| o.key.clone())
+        } else {
+            None
+        };
+        Ok(ListPage { objects, next })
+    }
+
+    async fn get_versioned(&self, bucket: &str, key: &str) -> Result<Option<Versioned>, AwsError> {
+        let s = self.lock();
+        Ok(s.objects
+            .get(&(bucket.to_string(), key.to_string()))
+            .map(|(_, body, etag)| Versioned { body: body.clone(), etag: etag.clone() }))
+    }
+
+    async fn put_conditional(&self, bucket: &str, key: &str, body: Vec<u8>, if_match: Option<&str>) -> Result<CondPut, AwsError> {
+        let mut s = self.lock();
+        let id = (bucket.to_string(), key.to_string());
+        let current = s.objects.get(&id).map(|(_, _, e)| e.clone());
+        let ok = match (if_match, current) {
+            (None, None) => true,
+            (None, Some(_)) => false,
+            (Some(want), Some(have)) => want == have,
+            (Some(_), None) => false,
+        };
+        if !ok {
+            return Ok(CondPut::PreconditionFailed);
+        }
+        s.etag_counter += 1;
+        let etag = format!("\"e{}\"", s.etag_counter);
+        s.objects.insert(id, (SystemTime::now(), body, etag.clone()));
+        Ok(CondPut::Written(etag))
+    }
+
+    async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), AwsError> {
+        self.lock().objects.remove(&(bucket.to_string(), key.to_string()));
+        Ok(())
+    }
+}

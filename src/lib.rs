@@ -1,0 +1,44 @@
+//! image-janitor: deletes temporary Keep images from S3 once the Notion Writer has copied them.
+//!
+//! Module map (see docs/ and ../shared/DESIGN.md for the flow):
+//!
+//! | module | job |
+//! |---|---|
+//! | [`cli`] | clap derive: `run`, `sweep`, `dlq {peek, replay}`, `publish` |
+//! | [`config`] | raw flags/env → typed, validated settings ([`config::ConfigError`] → exit 2) |
+//! | [`message`] | the page.created schema and SNS envelope (pure) |
+//! | [`s3url`] | URL → [`s3url::ObjectRef`]; the location policy (pure) |
+//! | [`reason`] | dead-letter reasons |
+//! | [`queue`] | the `Queue` seam; [`queue::sqs`] is the only `aws_sdk_sqs` user |
+//! | [`store`] | the `ObjectStore` seam; [`store::s3`] is the only `aws_sdk_s3` user |
+//! | [`aws`] | SDK config and error classification, shared by the two adapters |
+//! | [`retry`] | error classes and backoff policies |
+//! | [`worker`] | receive loops, delete batcher, acker, heartbeat, per-message verdicts |
+//! | [`deadletter`] | dead-lettering with `janitor.*` attributes |
+//! | [`sweeper`] | stale-object sweeps: one-shot and the in-daemon timer |
+//! | [`depth`] | queue-depth gauge poller |
+//! | [`telemetry`] | tracing init, operational events, HTTP endpoints, metrics |
+//! | [`shutdown`] | signals |
+//! | [`app`] | `run` wired together, drain on shutdown |
+//! | [`publish`] | `image-janitor publish` |
+
+pub mod app;
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod deadletter;
+pub mod depth;
+pub mod message;
+pub mod publish;
+pub mod queue;
+pub mod reason;
+pub mod retry;
+pub mod s3url;
+pub mod shutdown;
+pub mod store;
+pub mod sweeper;
+pub mod telemetry;
+pub mod worker;
+
+#[cfg(test)]
+pub mod fakes;

@@ -1,0 +1,101 @@
+//! The `image-janitor` binary: parse the command line, validate settings, start telemetry,
+//! dispatch, and map errors to exit codes (0 ok, 1 runtime failure, 2 usage or configuration).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use image_janitor::app::{self, AppError};
+use image_janitor::cli::{Cli, Command, DlqCommand};
+use image_janitor::config;
+use image_janitor::queue::sqs::SqsQueue;
+use image_janitor::store::s3::S3Store;
+use image_janitor::store::ObjectStore;
+use image_janitor::telemetry::{self, LogFormat};
+use image_janitor::{shutdown, sweeper};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(AppError::Config(e)) => {
+            eprintln!("image-janitor: {e}");
+            ExitCode::from(2)
+        }
+        Err(AppError::Runtime(e)) => {
+            eprintln!("image-janitor: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Runtime(format!("cannot start the async runtime: {e}")))
+}
+
+fn start_telemetry(format: LogFormat, audit: bool) {
+    telemetry::init_tracing(format);
+    telemetry::set_audit(audit);
+}
+
+fn dispatch(cli: Cli) -> Result<(), AppError> {
+    match cli.command {
+        Command::Run(args) => {
+            let settings = config::run(&args)?;
+            start_telemetry(settings.common.log_format, settings.common.audit);
+            let handle = telemetry::metrics::install()
+                .map_err(|e| AppError::Runtime(format!("cannot install the metrics recorder: {e}")))?;
+            runtime()?.block_on(app::run(settings, shutdown::signal(), Some(handle)))
+        }
+        Command::Sweep(args) => {
+            let (common, settings) = config::sweep(&args)?;
+            start_telemetry(common.log_format, common.audit);
+            runtime()?.block_on(async {
+                let conf = image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
+                let store: Arc<dyn ObjectStore> = Arc::new(S3Store::from_conf(&conf, common.force_path_style));
+                let report = sweeper::sweep_once(store, &common.policy, &settings)
+                    .await
+                    .map_err(|e| AppError::Runtime(format!("sweep failed: {e}")))?;
+                if settings.dry_run {
+                    println!("would sweep {} objects (scanned {})", report.deleted, report.scanned);
+                } else {
+                    println!("swept {} objects (scanned {})", report.deleted, report.scanned);
+                }
+                Ok(())
+            })
+        }
+        Command::Dlq(DlqCommand::Peek(args)) => {
+            let common = config::common(&args.common)?;
+            start_telemetry(common.log_format, common.audit);
+            Err(AppError::Runtime("dlq peek: not available in this build".into()))
+        }
+        Command::Dlq(DlqCommand::Replay(args)) => {
+            let common = config::common(&args.common)?;
+            start_telemetry(common.log_format, common.audit);
+            Err(AppError::Runtime("dlq replay: not available in this build".into()))
+        }
+        Command::Publish(args) => {
+            let format = config::log_format_only(&args.log_format)?;
+            let queue_url = config::required_queue_url(args.queue_url.as_deref())?;
+            start_telemetry(format, true);
+            runtime()?.block_on(async {
+                let conf = image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
+                let queue = SqsQueue::from_conf(&conf, queue_url);
+                let id = image_janitor::publish::publish(
+                    &queue,
+                    args.page_id.as_deref(),
+                    args.note_id.as_deref(),
+                    &args.urls,
+                )
+                .await
+                .map_err(|e| AppError::Runtime(format!("publish failed: {e}")))?;
+                println!("{id}");
+                Ok(())
+            })
+        }
+    }
+}
+

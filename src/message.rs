@@ -1,0 +1,846 @@
+//! The `page.created` v1 message (CONTRACT §2): body bytes → validated message → objects to delete; and the body `publish` sends. Pure, no I/O.
+//!
+//! Validation walks a `serde_json::Value` by hand instead of deriving
+//! `Deserialize`, so that every failure maps to exactly the reason of
+//! CONTRACT §4 (`type` is checked before `version`, a version that is an
+//! integer other than 1 is `unsupported_version`, not `invalid_message`).
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Number, Value};
+
+use crate::reason::{Reason, Rejection};
+use crate::s3url::{parse_url, quote, LocationPolicy, ObjectRef, S3Endpoint};
+
+/// The only `type` accepted.
+pub const MESSAGE_TYPE: &str = "page.created";
+/// The only schema `version` accepted.
+pub const SCHEMA_VERSION: u32 = 1;
+/// At most this many images per message.
+pub const MAX_IMAGES: usize = 1000;
+/// `janitor.detail` is at most this many bytes (CONTRACT §4).
+pub const MAX_DETAIL_BYTES: usize = 1024;
+
+/// A valid page.created v1 message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCreated {
+    pub page_id: Option<String>,
+    pub note_id: Option<String>,
+    pub published_at: Option<String>,
+    /// Each image's `s3_url`, in message order, not yet parsed.
+    pub image_urls: Vec<String>,
+}
+
+/// A message ready to act on: the parsed message and its objects, deduplicated, first-seen order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub message: PageCreated,
+    pub objects: Vec<ObjectRef>,
+}
+
+/// Body bytes → message. Unwraps an SNS envelope
+/// (`{"Type":"Notification","Message":"<json string>",...}`) once.
+pub fn parse_body(body: &[u8]) -> Result<PageCreated, Rejection> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| reject(Reason::InvalidJson, format!("body is not UTF-8: {e}")))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| reject(Reason::InvalidJson, format!("body is not JSON: {e}")))?;
+    from_value(unwrap_sns(value)?)
+}
+
+/// [`parse_body`], then every image URL parsed and checked against the policy.
+/// The whole message is refused if any URL fails: any invalid URL →
+/// `invalid_url` (all URLs are checked for that first), else any URL outside
+/// the policy → `forbidden_location`. The detail names the first culprit's index.
+pub fn plan(
+    body: &[u8],
+    policy: &LocationPolicy,
+    endpoint: Option<&S3Endpoint>,
+) -> Result<Plan, Rejection> {
+    let message = parse_body(body)?;
+    let mut parsed = Vec::with_capacity(message.image_urls.len());
+    let mut invalid = Vec::new();
+    for (i, url) in message.image_urls.iter().enumerate() {
+        match parse_url(url, endpoint) {
+            Ok(obj) => parsed.push(obj),
+            Err(why) => invalid.push(format!("images[{i}]: {why}")),
+        }
+    }
+    if let Some(first) = invalid.first() {
+        return Err(reject(
+            Reason::InvalidUrl,
+            and_more(first, invalid.len(), "invalid"),
+        ));
+    }
+    let forbidden: Vec<String> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, obj)| {
+            policy
+                .check(obj)
+                .err()
+                .map(|why| format!("images[{i}]: {why}"))
+        })
+        .collect();
+    if let Some(first) = forbidden.first() {
+        return Err(reject(
+            Reason::ForbiddenLocation,
+            and_more(first, forbidden.len(), "forbidden"),
+        ));
+    }
+    let mut seen = HashSet::with_capacity(parsed.len());
+    let objects = parsed
+        .into_iter()
+        .filter(|obj| seen.insert(obj.clone()))
+        .collect();
+    Ok(Plan { message, objects })
+}
+
+/// The JSON body `image-janitor publish` sends; `page_id` / `note_id` are omitted when `None`.
+pub fn build_body(
+    page_id: Option<&str>,
+    note_id: Option<&str>,
+    urls: &[String],
+    published_at: &str,
+) -> String {
+    // Written by hand (strings escaped by serde_json's infallible `Display`)
+    // to keep the field order of the contract's example.
+    let json = |s: &str| Value::from(s).to_string();
+    let mut out = format!(
+        "{{\"type\":{},\"version\":{SCHEMA_VERSION}",
+        json(MESSAGE_TYPE)
+    );
+    for (name, value) in [("page_id", page_id), ("note_id", note_id)] {
+        if let Some(v) = value {
+            out.push_str(&format!(",\"{name}\":{}", json(v)));
+        }
+    }
+    out.push_str(",\"images\":[");
+    for (i, url) in urls.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{{\"s3_url\":{}}}", json(url)));
+    }
+    out.push_str(&format!("],\"published_at\":{}}}", json(published_at)));
+    out
+}
+
+/// Unwrap `{"Type":"Notification","Message":"<string>"}` once; anything else passes through.
+fn unwrap_sns(value: Value) -> Result<Value, Rejection> {
+    let inner = match &value {
+        Value::Object(map) if map.get("Type").and_then(Value::as_str) == Some("Notification") => {
+            match map.get("Message") {
+                Some(Value::String(inner)) => inner,
+                _ => return Ok(value),
+            }
+        }
+        _ => return Ok(value),
+    };
+    serde_json::from_str(inner).map_err(|e| {
+        reject(
+            Reason::InvalidJson,
+            format!("the SNS envelope's Message is not JSON: {e}"),
+        )
+    })
+}
+
+fn from_value(value: Value) -> Result<PageCreated, Rejection> {
+    let mut obj = match value {
+        Value::Object(obj) => obj,
+        other => {
+            return Err(invalid(format!(
+                "the message is {}, expected an object",
+                kind(&other)
+            )))
+        }
+    };
+    match obj.get("type") {
+        Some(Value::String(t)) if t == MESSAGE_TYPE => {}
+        Some(Value::String(t)) => {
+            return Err(invalid(format!(
+                "type is {}, expected \"{MESSAGE_TYPE}\"",
+                quote(t)
+            )))
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "type is {}, expected a string",
+                kind(other)
+            )))
+        }
+        None => return Err(invalid("missing field \"type\"")),
+    }
+    match obj.get("version") {
+        Some(Value::Number(n)) => check_version(n)?,
+        Some(other) => {
+            return Err(invalid(format!(
+                "version is {}, expected an integer",
+                kind(other)
+            )))
+        }
+        None => return Err(invalid("missing field \"version\"")),
+    }
+    let image_urls = match obj.remove("images") {
+        Some(Value::Array(images)) => image_urls(images)?,
+        Some(other) => {
+            return Err(invalid(format!(
+                "images is {}, expected an array",
+                kind(&other)
+            )))
+        }
+        None => return Err(invalid("missing field \"images\"")),
+    };
+    Ok(PageCreated {
+        page_id: optional_string(&mut obj, "page_id")?,
+        note_id: optional_string(&mut obj, "note_id")?,
+        published_at: optional_string(&mut obj, "published_at")?,
+        image_urls,
+    })
+}
+
+/// An integer is a number with no fractional part (as in JSON Schema, so `1.0` is 1).
+fn check_version(n: &Number) -> Result<(), Rejection> {
+    let integral = n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0);
+    if !integral {
+        return Err(invalid(format!("version is {n}, expected an integer")));
+    }
+    if n.as_f64() != Some(f64::from(SCHEMA_VERSION)) {
+        return Err(reject(
+            Reason::UnsupportedVersion,
+            format!("version {n} is not supported (only {SCHEMA_VERSION})"),
+        ));
+    }
+    Ok(())
+}
+
+fn image_urls(images: Vec<Value>) -> Result<Vec<String>, Rejection> {
+    if images.len() > MAX_IMAGES {
+        return Err(invalid(format!(
+            "{} images, more than {MAX_IMAGES}",
+            images.len()
+        )));
+    }
+    images
+        .into_iter()
+        .enumerate()
+        .map(|(i, image)| match image {
+            Value::Object(mut image) => match image.remove("s3_url") {
+                Some(Value::String(url)) => Ok(url),
+                Some(other) => Err(invalid(format!(
+                    "images[{i}].s3_url is {}, expected a string",
+                    kind(&other)
+                ))),
+                None => Err(invalid(format!("images[{i}] has no \"s3_url\""))),
+            },
+            other => Err(invalid(format!(
+                "images[{i}] is {}, expected an object",
+                kind(&other)
+            ))),
+        })
+        .collect()
+}
+
+/// An optional string field: absent or `null` is `None`, any other non-string is refused.
+fn optional_string(obj: &mut Map<String, Value>, field: &str) -> Result<Option<String>, Rejection> {
+    match obj.remove(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(invalid(format!(
+            "{field} is {}, expected a string",
+            kind(&other)
+        ))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn and_more(first: &str, count: usize, what: &str) -> String {
+    match count {
+        0 | 1 => first.to_string(),
+        n => format!("{first} (and {} more {what})", n - 1),
+    }
+}
+
+fn invalid(detail: impl Into<String>) -> Rejection {
+    reject(Reason::InvalidMessage, detail)
+}
+
+/// A rejection whose detail is one line of at most [`MAX_DETAIL_BYTES`].
+fn reject(reason: Reason, detail: impl Into<String>) -> Rejection {
+    let mut detail: String = detail.into().replace(['\n', '\r'], " ");
+    if detail.len() > MAX_DETAIL_BYTES {
+        let mut cut = MAX_DETAIL_BYTES - 3;
+        while !detail.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        detail.truncate(cut);
+        detail.push_str("...");
+    }
+    Rejection::new(reason, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"{
+  "type": "page.created",
+  "version": 1,
+  "page_id": "1f0c2a9e-8d4b-4e0e-9d5f-2b6f0f6a1c11",
+  "note_id": "keep-note-123",
+  "images": [
+    {"s3_url": "s3://keep-notion-sync-images/keep-images/note-123/a.jpg"},
+    {"s3_url": "https://keep-notion-sync-images.s3.us-east-1.amazonaws.com/keep-images/note-123/b%20c.png"}
+  ],
+  "published_at": "2026-11-26T03:00:00Z"
+}"#;
+
+    fn policy() -> LocationPolicy {
+        LocationPolicy::new(["keep-notion-sync-images".to_string()], "keep-images/")
+    }
+
+    fn reason_of(body: &[u8]) -> Reason {
+        parse_body(body).expect_err("must be rejected").reason
+    }
+
+    fn sns(inner: &str) -> String {
+        serde_json::json!({
+            "Type": "Notification",
+            "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:page-created",
+            "Message": inner,
+            "Timestamp": "2026-11-26T03:00:00.000Z",
+            "SignatureVersion": "1",
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn contract_example() {
+        let msg = parse_body(EXAMPLE.as_bytes()).expect("valid");
+        assert_eq!(
+            msg,
+            PageCreated {
+                page_id: Some("1f0c2a9e-8d4b-4e0e-9d5f-2b6f0f6a1c11".into()),
+                note_id: Some("keep-note-123".into()),
+                published_at: Some("2026-11-26T03:00:00Z".into()),
+                image_urls: vec![
+                    "s3://keep-notion-sync-images/keep-images/note-123/a.jpg".into(),
+                    "https://keep-notion-sync-images.s3.us-east-1.amazonaws.com/keep-images/note-123/b%20c.png".into(),
+                ],
+            }
+        );
+        let plan = plan(EXAMPLE.as_bytes(), &policy(), None).expect("plan");
+        assert_eq!(
+            plan.objects,
+            [
+                ObjectRef::new("keep-notion-sync-images", "keep-images/note-123/a.jpg"),
+                ObjectRef::new("keep-notion-sync-images", "keep-images/note-123/b c.png"),
+            ]
+        );
+        assert_eq!(plan.message, msg);
+    }
+
+    #[test]
+    fn minimal_and_optional_fields() {
+        let msg = parse_body(br#"{"type":"page.created","version":1,"images":[]}"#).expect("valid");
+        assert_eq!(
+            msg,
+            PageCreated {
+                page_id: None,
+                note_id: None,
+                published_at: None,
+                image_urls: vec![]
+            }
+        );
+        let plan = plan(
+            br#"{"type":"page.created","version":1,"images":[]}"#,
+            &policy(),
+            None,
+        )
+        .expect("plan");
+        assert!(plan.objects.is_empty());
+        let nulls = br#"{"type":"page.created","version":1,"images":[],"page_id":null,"note_id":null,"published_at":null}"#;
+        assert_eq!(parse_body(nulls), Ok(msg.clone()));
+        let extra = br#"{"type":"page.created","version":1,"images":[{"s3_url":"s3://b/k","width":3,"alt":null}],
+            "future":{"nested":[1,2]},"Type":"x","page_id":"","schema":"v1"}"#;
+        let got = parse_body(extra).expect("unknown fields ignored");
+        assert_eq!(
+            (got.page_id.as_deref(), got.image_urls.len()),
+            (Some(""), 1)
+        );
+        // 1.0 is an integer (JSON Schema semantics).
+        assert!(parse_body(br#"{"type":"page.created","version":1.0,"images":[]}"#).is_ok());
+        // Leading/trailing whitespace around the JSON is fine.
+        assert!(
+            parse_body(b" \n{\"type\":\"page.created\",\"version\":1,\"images\":[]}\n").is_ok()
+        );
+    }
+
+    #[test]
+    fn reasons() {
+        use Reason::*;
+        let m = |rest: &str| format!(r#"{{"type":"page.created",{rest}}}"#);
+        let rows: Vec<(Vec<u8>, Reason, &str)> = vec![
+            // Not UTF-8 JSON.
+            (b"\xff\xfe{}".to_vec(), InvalidJson, "not UTF-8"),
+            (
+                b"{\"type\":\"page.created\",\"version\":1,\"images\":[],\"page_id\":\"\xc3\x28\"}"
+                    .to_vec(),
+                InvalidJson,
+                "not UTF-8",
+            ),
+            (b"".to_vec(), InvalidJson, "not JSON"),
+            (b"not json".to_vec(), InvalidJson, "not JSON"),
+            (
+                b"{\"type\":\"page.created\",".to_vec(),
+                InvalidJson,
+                "not JSON",
+            ),
+            (b"{} {}".to_vec(), InvalidJson, "not JSON"),
+            (b"\xef\xbb\xbf{}".to_vec(), InvalidJson, "not JSON"),
+            (b"{\"version\":1e999}".to_vec(), InvalidJson, "not JSON"),
+            // Not an object.
+            (
+                b"[]".to_vec(),
+                InvalidMessage,
+                "is an array, expected an object",
+            ),
+            (b"null".to_vec(), InvalidMessage, "is null"),
+            (b"\"page.created\"".to_vec(), InvalidMessage, "is a string"),
+            (b"1".to_vec(), InvalidMessage, "is a number"),
+            // type.
+            (
+                br#"{"version":1,"images":[]}"#.to_vec(),
+                InvalidMessage,
+                "missing field \"type\"",
+            ),
+            (
+                br#"{"type":"page.deleted","version":1,"images":[]}"#.to_vec(),
+                InvalidMessage,
+                "type is \"page.deleted\"",
+            ),
+            (
+                br#"{"type":"Page.Created","version":1,"images":[]}"#.to_vec(),
+                InvalidMessage,
+                "expected \"page.created\"",
+            ),
+            (
+                br#"{"type":null,"version":1,"images":[]}"#.to_vec(),
+                InvalidMessage,
+                "type is null",
+            ),
+            (
+                br#"{"type":["page.created"],"version":1,"images":[]}"#.to_vec(),
+                InvalidMessage,
+                "type is an array",
+            ),
+            // type is checked before version.
+            (
+                br#"{"type":"other","version":2,"images":[]}"#.to_vec(),
+                InvalidMessage,
+                "type is",
+            ),
+            (
+                br#"{"version":2}"#.to_vec(),
+                InvalidMessage,
+                "missing field \"type\"",
+            ),
+            // version.
+            (
+                m(r#""images":[]"#).into_bytes(),
+                InvalidMessage,
+                "missing field \"version\"",
+            ),
+            (
+                m(r#""version":"1","images":[]"#).into_bytes(),
+                InvalidMessage,
+                "version is a string",
+            ),
+            (
+                m(r#""version":null,"images":[]"#).into_bytes(),
+                InvalidMessage,
+                "version is null",
+            ),
+            (
+                m(r#""version":true,"images":[]"#).into_bytes(),
+                InvalidMessage,
+                "version is a boolean",
+            ),
+            (
+                m(r#""version":1.5,"images":[]"#).into_bytes(),
+                InvalidMessage,
+                "version is 1.5, expected an integer",
+            ),
+            (
+                m(r#""version":2,"images":[]"#).into_bytes(),
+                UnsupportedVersion,
+                "version 2 is not supported",
+            ),
+            (
+                m(r#""version":0,"images":[]"#).into_bytes(),
+                UnsupportedVersion,
+                "version 0",
+            ),
+            (
+                m(r#""version":-1,"images":[]"#).into_bytes(),
+                UnsupportedVersion,
+                "version -1",
+            ),
+            (
+                m(r#""version":2.0,"images":[]"#).into_bytes(),
+                UnsupportedVersion,
+                "not supported",
+            ),
+            (
+                m(r#""version":18446744073709551617,"images":[]"#).into_bytes(),
+                UnsupportedVersion,
+                "not supported",
+            ),
+            // version is checked before images.
+            (
+                m(r#""version":2"#).into_bytes(),
+                UnsupportedVersion,
+                "version 2",
+            ),
+            // images.
+            (
+                m(r#""version":1"#).into_bytes(),
+                InvalidMessage,
+                "missing field \"images\"",
+            ),
+            (
+                m(r#""version":1,"images":null"#).into_bytes(),
+                InvalidMessage,
+                "images is null",
+            ),
+            (
+                m(r#""version":1,"images":{}"#).into_bytes(),
+                InvalidMessage,
+                "images is an object",
+            ),
+            (
+                m(r#""version":1,"images":"s3://b/k""#).into_bytes(),
+                InvalidMessage,
+                "images is a string",
+            ),
+            (
+                m(r#""version":1,"images":["s3://b/k"]"#).into_bytes(),
+                InvalidMessage,
+                "images[0] is a string, expected an object",
+            ),
+            (
+                m(r#""version":1,"images":[{"s3_url":"s3://b/k"},null]"#).into_bytes(),
+                InvalidMessage,
+                "images[1] is null",
+            ),
+            (
+                m(r#""version":1,"images":[{"url":"s3://b/k"}]"#).into_bytes(),
+                InvalidMessage,
+                "images[0] has no \"s3_url\"",
+            ),
+            (
+                m(r#""version":1,"images":[{"s3_url":null}]"#).into_bytes(),
+                InvalidMessage,
+                "images[0].s3_url is null",
+            ),
+            (
+                m(r#""version":1,"images":[{"s3_url":42}]"#).into_bytes(),
+                InvalidMessage,
+                "images[0].s3_url is a number",
+            ),
+            (
+                m(r#""version":1,"images":[{"s3_url":["s3://b/k"]}]"#).into_bytes(),
+                InvalidMessage,
+                "s3_url is an array",
+            ),
+            // Optional strings.
+            (
+                m(r#""version":1,"images":[],"page_id":123"#).into_bytes(),
+                InvalidMessage,
+                "page_id is a number",
+            ),
+            (
+                m(r#""version":1,"images":[],"note_id":{}"#).into_bytes(),
+                InvalidMessage,
+                "note_id is an object",
+            ),
+            (
+                m(r#""version":1,"images":[],"published_at":1764126000"#).into_bytes(),
+                InvalidMessage,
+                "published_at is a number",
+            ),
+            (
+                m(r#""version":1,"images":[],"page_id":false"#).into_bytes(),
+                InvalidMessage,
+                "page_id is a boolean",
+            ),
+        ];
+        for (body, want, frag) in rows {
+            let shown = String::from_utf8_lossy(&body).into_owned();
+            let got = parse_body(&body).expect_err(&shown);
+            assert_eq!(got.reason, want, "{shown}: {}", got.detail);
+            assert!(
+                got.detail.contains(frag),
+                "{shown}: {:?} lacks {frag:?}",
+                got.detail
+            );
+            assert!(
+                !got.detail.contains('\n') && got.detail.len() <= MAX_DETAIL_BYTES,
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn image_count_limit() {
+        let body = |n: usize| {
+            build_body(
+                None,
+                None,
+                &vec!["s3://b/k".to_string(); n],
+                "2026-11-26T03:00:00Z",
+            )
+        };
+        assert_eq!(
+            parse_body(body(MAX_IMAGES).as_bytes()).map(|m| m.image_urls.len()),
+            Ok(1000)
+        );
+        let err = parse_body(body(MAX_IMAGES + 1).as_bytes()).expect_err("too many");
+        assert_eq!(err.reason, Reason::InvalidMessage);
+        assert!(
+            err.detail.contains("1001 images, more than 1000"),
+            "{}",
+            err.detail
+        );
+    }
+
+    #[test]
+    fn large_and_deep_bodies() {
+        // A 1 MiB body is parsed (the queue limits size, not the parser).
+        let page_id = "p".repeat(1 << 20);
+        let body = build_body(Some(&page_id), None, &["s3://b/k".to_string()], "t");
+        assert!(body.len() > 1 << 20);
+        assert_eq!(
+            parse_body(body.as_bytes()).map(|m| m.page_id.map(|p| p.len())),
+            Ok(Some(1 << 20))
+        );
+        // Deep nesting hits serde_json's recursion limit: invalid_json, no stack overflow.
+        let deep = "[".repeat(10_000);
+        assert_eq!(reason_of(deep.as_bytes()), Reason::InvalidJson);
+        let deep_closed = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(reason_of(deep_closed.as_bytes()), Reason::InvalidJson);
+        let deep_field = format!(
+            r#"{{"type":"page.created","version":1,"images":[],"x":{}1{}}}"#,
+            "{\"a\":".repeat(10_000),
+            "}".repeat(10_000)
+        );
+        assert_eq!(reason_of(deep_field.as_bytes()), Reason::InvalidJson);
+    }
+
+    #[test]
+    fn sns_envelope() {
+        let wrapped = sns(EXAMPLE);
+        assert_eq!(
+            parse_body(wrapped.as_bytes()),
+            parse_body(EXAMPLE.as_bytes())
+        );
+        let plan = plan(wrapped.as_bytes(), &policy(), None).expect("plan");
+        assert_eq!(plan.objects.len(), 2);
+
+        let err = parse_body(sns("not json {").as_bytes()).expect_err("bad Message");
+        assert_eq!(err.reason, Reason::InvalidJson);
+        assert!(
+            err.detail.contains("SNS envelope's Message is not JSON"),
+            "{}",
+            err.detail
+        );
+        // The inner message is validated like any other.
+        assert_eq!(
+            reason_of(sns(r#"{"type":"page.created","version":2,"images":[]}"#).as_bytes()),
+            Reason::UnsupportedVersion
+        );
+        assert_eq!(reason_of(sns("[1]").as_bytes()), Reason::InvalidMessage);
+        assert_eq!(reason_of(sns("").as_bytes()), Reason::InvalidJson);
+        // Unwrapped once only: an envelope inside an envelope is not a page.created.
+        let twice = sns(&sns(EXAMPLE));
+        let err = parse_body(twice.as_bytes()).expect_err("double envelope");
+        assert_eq!(
+            (err.reason, err.detail.as_str()),
+            (Reason::InvalidMessage, "missing field \"type\"")
+        );
+        // Not an envelope: other Type, or Message not a string.
+        let other_type =
+            serde_json::json!({"Type":"SubscriptionConfirmation","Message":EXAMPLE}).to_string();
+        assert_eq!(reason_of(other_type.as_bytes()), Reason::InvalidMessage);
+        let object_message =
+            serde_json::json!({"Type":"Notification","Message":{"type":"page.created"}})
+                .to_string();
+        assert_eq!(reason_of(object_message.as_bytes()), Reason::InvalidMessage);
+    }
+
+    #[test]
+    fn plan_dedupes_in_first_seen_order() {
+        let urls: Vec<String> = [
+            "s3://keep-notion-sync-images/keep-images/b.jpg",
+            "s3://keep-notion-sync-images/keep-images/a.jpg",
+            "https://keep-notion-sync-images.s3.amazonaws.com/keep-images/b.jpg?X-Amz-Signature=1",
+            "https://s3.eu-west-1.amazonaws.com/keep-notion-sync-images/keep-images/a.jpg",
+            "s3://keep-notion-sync-images/keep-images/c.jpg",
+            "s3://keep-notion-sync-images/keep-images/a.jpg",
+        ]
+        .map(String::from)
+        .to_vec();
+        let body = build_body(Some("p"), Some("n"), &urls, "2026-11-26T03:00:00Z");
+        let plan = plan(body.as_bytes(), &policy(), None).expect("plan");
+        let keys: Vec<&str> = plan.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "keep-images/b.jpg",
+                "keep-images/a.jpg",
+                "keep-images/c.jpg"
+            ]
+        );
+        assert_eq!(plan.message.image_urls, urls);
+    }
+
+    #[test]
+    fn plan_refuses_whole_message() {
+        let ok = "s3://keep-notion-sync-images/keep-images/a.jpg";
+        let rows: &[(&[&str], Reason, &str)] = &[
+            (&[ok, "s3://other-bucket/keep-images/b.jpg"], Reason::ForbiddenLocation, "images[1]: bucket \"other-bucket\""),
+            (&[ok, "s3://keep-notion-sync-images/elsewhere/b.jpg"], Reason::ForbiddenLocation, "images[1]: key \"elsewhere/b.jpg\""),
+            (&["s3://x-bucket/k", "s3://y-bucket/k", ok], Reason::ForbiddenLocation, "images[0]: bucket \"x-bucket\" is not in JANITOR_BUCKETS (keep-notion-sync-images) (and 1 more forbidden)"),
+            (&[ok, "ftp://keep-notion-sync-images/keep-images/b.jpg"], Reason::InvalidUrl, "images[1]: unsupported scheme"),
+            (&[ok, ""], Reason::InvalidUrl, "images[1]: not an s3://"),
+            (&[ok, "s3://keep-notion-sync-images/keep-images/../secret"], Reason::InvalidUrl, "images[1]: key has a"),
+            (&[ok, "s3://keep-notion-sync-images/keep-images/a\u{1}"], Reason::InvalidUrl, "U+0001"),
+            // Invalid wins over forbidden, wherever it is.
+            (&["s3://other-bucket/k", ok, "http://keep-notion-sync-images.s3.amazonaws.com/keep-images/a.jpg"], Reason::InvalidUrl, "images[2]: http:// is accepted only"),
+            (&["s3://AB/k", "s3://other-bucket/k", "s3://b/"], Reason::InvalidUrl, "images[0]: invalid bucket name \"AB\""),
+            (&["s3://AB/k", "s3://other-bucket/k", "s3://b/"], Reason::InvalidUrl, "(and 1 more invalid)"),
+        ];
+        for (urls, want, frag) in rows {
+            let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
+            let body = build_body(None, None, &urls, "t");
+            let err = plan(body.as_bytes(), &policy(), None).expect_err(&body);
+            assert_eq!(err.reason, *want, "{urls:?}: {}", err.detail);
+            assert!(
+                err.detail.contains(frag),
+                "{urls:?}: {:?} lacks {frag:?}",
+                err.detail
+            );
+            assert!(!err.detail.contains('\n'));
+        }
+        // Message errors come before URL errors.
+        let bad = r#"{"type":"page.created","version":2,"images":[{"s3_url":"nope"}]}"#;
+        assert_eq!(
+            plan(bad.as_bytes(), &policy(), None)
+                .map(|_| ())
+                .map_err(|e| e.reason),
+            Err(Reason::UnsupportedVersion)
+        );
+    }
+
+    #[test]
+    fn python_json_dumps_body() {
+        // What Python's json.dumps (ensure_ascii) sends for the same key in both URL forms.
+        let body = r#"{"type": "page.created", "version": 1, "images": [{"s3_url": "https://bkt.s3.us-east-1.amazonaws.com/keep-images/%E6%97%A5%E6%9C%AC%20a%2Bb%F0%9F%98%80.jpg"}, {"s3_url": "s3://bkt/keep-images/\u65e5\u672c a+b\ud83d\ude00.jpg"}]}"#;
+        let policy = LocationPolicy::new(["bkt".to_string()], "keep-images/");
+        let plan = plan(body.as_bytes(), &policy, None).expect("plan");
+        assert_eq!(
+            plan.objects,
+            [ObjectRef::new("bkt", "keep-images/日本 a+b😀.jpg")]
+        );
+        let lone = r#"{"type":"page.created","version":1,"images":[],"page_id":"\ud800"}"#;
+        assert_eq!(reason_of(lone.as_bytes()), Reason::InvalidJson);
+    }
+
+    #[test]
+    fn plan_with_endpoint() {
+        let endpoint = S3Endpoint::parse("http://127.0.0.1:4566").expect("endpoint");
+        let urls =
+            vec!["http://127.0.0.1:4566/keep-notion-sync-images/keep-images/x%2By.jpg".to_string()];
+        let body = build_body(None, None, &urls, "t");
+        let plan_ok = plan(body.as_bytes(), &policy(), Some(&endpoint)).expect("plan");
+        assert_eq!(
+            plan_ok.objects,
+            [ObjectRef::new(
+                "keep-notion-sync-images",
+                "keep-images/x+y.jpg"
+            )]
+        );
+        let err = plan(body.as_bytes(), &policy(), None).expect_err("no endpoint");
+        assert_eq!(err.reason, Reason::InvalidUrl);
+    }
+
+    #[test]
+    fn long_details_are_clamped() {
+        let prefix = "p".repeat(300);
+        let wide = LocationPolicy::new((0..100).map(|i| format!("bucket-{i:03}")), prefix);
+        let urls = vec![format!("s3://bucket-000/{}", "日".repeat(300))];
+        let err = plan(build_body(None, None, &urls, "t").as_bytes(), &wide, None)
+            .expect_err("forbidden");
+        assert_eq!(err.reason, Reason::ForbiddenLocation);
+        assert!(err.detail.len() <= MAX_DETAIL_BYTES, "{}", err.detail.len());
+        let err = reject(Reason::InvalidUrl, format!("a\nb{}", "日".repeat(1000)));
+        assert!(
+            err.detail.starts_with("a b")
+                && err.detail.ends_with("...")
+                && err.detail.len() <= MAX_DETAIL_BYTES
+        );
+    }
+
+    #[test]
+    fn build_body_round_trips() {
+        let urls = vec![
+            "s3://b/\"quoted\" \\ back\\slash\ttab.jpg".to_string(),
+            "https://bkt.s3.amazonaws.com/%E6%97%A5.jpg?X-Amz-Signature=a&b=c".to_string(),
+        ];
+        let body = build_body(
+            Some("page \"1\""),
+            Some("n\u{2028}ote"),
+            &urls,
+            "2026-11-26T03:00:00Z",
+        );
+        assert!(
+            body.starts_with(
+                r#"{"type":"page.created","version":1,"page_id":"page \"1\"","note_id":"#
+            ),
+            "{body}"
+        );
+        let msg = parse_body(body.as_bytes()).expect("round trip");
+        assert_eq!(
+            msg,
+            PageCreated {
+                page_id: Some("page \"1\"".into()),
+                note_id: Some("n\u{2028}ote".into()),
+                published_at: Some("2026-11-26T03:00:00Z".into()),
+                image_urls: urls,
+            }
+        );
+        let bare = build_body(None, None, &[], "2026-11-26T03:00:00Z");
+        assert_eq!(
+            bare,
+            r#"{"type":"page.created","version":1,"images":[],"published_at":"2026-11-26T03:00:00Z"}"#
+        );
+        assert_eq!(parse_body(bare.as_bytes()).map(|m| m.page_id), Ok(None));
+        // It is plain JSON to any other reader too.
+        let v: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(
+            v["images"][1]["s3_url"],
+            "https://bkt.s3.amazonaws.com/%E6%97%A5.jpg?X-Amz-Signature=a&b=c"
+        );
+    }
+}

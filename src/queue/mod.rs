@@ -1,0 +1,121 @@
+//! The `Queue` seam: what the worker and the DLQ tools need from a message queue, in domain types.
+
+pub mod sqs;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::retry::AwsError;
+
+/// An opaque receipt handle: proof of one receive, needed to delete or release the message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Receipt(pub String);
+
+/// A message attribute value, kept exactly as received so it can be forwarded unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    /// `String`, `Number`, `Binary`, or a custom type such as `String.json`.
+    pub data_type: String,
+    pub string_value: Option<String>,
+    pub binary_value: Option<Vec<u8>>,
+}
+
+impl Attribute {
+    pub fn string(value: impl Into<String>) -> Self {
+        Attribute {
+            data_type: "String".into(),
+            string_value: Some(value.into()),
+            binary_value: None,
+        }
+    }
+}
+
+pub type Attributes = BTreeMap<String, Attribute>;
+
+/// One received message.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub message_id: String,
+    pub receipt: Receipt,
+    pub body: String,
+    pub attributes: Attributes,
+    /// `ApproximateReceiveCount`, 1 on the first receive.
+    pub receive_count: u32,
+    /// `SentTimestamp`, when the producer sent it.
+    pub sent_at: Option<SystemTime>,
+}
+
+/// A message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub body: String,
+    pub attributes: Attributes,
+}
+
+/// Approximate depth of a queue, as GetQueueAttributes reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depth {
+    pub visible: u64,
+    pub inflight: u64,
+    pub delayed: u64,
+}
+
+/// Per-entry outcome of a batch call, in the order of the request.
+pub type BatchResult<T> = Vec<Result<T, AwsError>>;
+
+/// Everything business logic needs from a queue. One value = one queue URL.
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Queue URL (for logs) .
+    fn url(&self) -> &str;
+
+    /// Long-poll for up to `max` (1..=10) messages, hiding them for `visibility`.
+    async fn receive(
+        &self,
+        max: u8,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<Received>, AwsError>;
+
+    /// Delete up to 10 messages; per-entry results in request order.
+    async fn delete_batch(&self, receipts: &[Receipt]) -> Result<BatchResult<()>, AwsError>;
+
+    /// Set the visibility timeout of up to 10 received messages; per-entry results.
+    async fn change_visibility_batch(
+        &self,
+        receipts: &[Receipt],
+        timeout: Duration,
+    ) -> Result<BatchResult<()>, AwsError>;
+
+    /// Send up to 10 messages; per-entry results carry the new message ids.
+    async fn send_batch(&self, messages: &[Outgoing]) -> Result<BatchResult<String>, AwsError>;
+
+    /// Approximate depth.
+    async fn depth(&self) -> Result<Depth, AwsError>;
+
+    /// Set the visibility timeout of one message.
+    async fn change_visibility(&self, receipt: &Receipt, timeout: Duration) -> Result<(), AwsError> {
+        let mut results = self
+            .change_visibility_batch(std::slice::from_ref(receipt), timeout)
+            .await?;
+        results.pop().unwrap_or(Ok(()))
+    }
+
+    /// Send one message; returns its id.
+    async fn send(&self, message: &Outgoing) -> Result<String, AwsError> {
+        let mut results = self.send_batch(std::slice::from_ref(message)).await?;
+        match results.pop() {
+            Some(result) => result,
+            None => Err(AwsError {
+                service: "sqs",
+                operation: "SendMessageBatch",
+                code: "EmptyResponse".into(),
+                message: "no result for the single entry".into(),
+                class: crate::retry::ErrorClass::Transient,
+                request_id: None,
+            }),
+        }
+    }
+}

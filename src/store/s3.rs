@@ -1,0 +1,208 @@
+//! The S3 implementation of [`ObjectStore`]: the only module that uses `aws_sdk_s3`.
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::Client;
+
+use super::{CondPut, KeyOutcome, ListPage, Listed, ObjectStore, Versioned, MAX_KEYS_PER_DELETE};
+use crate::aws::{classify, entry_error, observe};
+use crate::retry::{classify_code, AwsError, ErrorClass};
+use crate::telemetry::events::AwsRequest;
+
+const SERVICE: &str = "s3";
+
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: Client,
+}
+
+impl S3Store {
+    /// `force_path_style` is `JANITOR_S3_FORCE_PATH_STYLE` (emulators).
+    pub fn from_conf(conf: &aws_config::SdkConfig, force_path_style: bool) -> Self {
+        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(force_path_style)
+            .build();
+        S3Store {
+            client: Client::from_conf(s3_conf),
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    async fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<Vec<KeyOutcome>, AwsError> {
+        const OP: &str = "DeleteObjects";
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        if keys.len() > MAX_KEYS_PER_DELETE {
+            return Err(entry_error(
+                SERVICE,
+                OP,
+                "TooManyKeys",
+                format!("{} keys > {MAX_KEYS_PER_DELETE}", keys.len()),
+                ErrorClass::Permanent,
+            ));
+        }
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| entry_error(SERVICE, OP, "BuildRequest", e.to_string(), ErrorClass::Permanent))?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| entry_error(SERVICE, OP, "BuildRequest", e.to_string(), ErrorClass::Permanent))?;
+        let out = observe(
+            SERVICE,
+            OP,
+            self.client
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await,
+        )?;
+        // Quiet mode: only failures are listed. A key absent from Errors was deleted (or absent).
+        let mut failed = std::collections::HashMap::new();
+        for e in out.errors() {
+            let Some(key) = e.key() else { continue };
+            let code = e.code().unwrap_or("Unknown");
+            if code == "NoSuchKey" {
+                continue;
+            }
+            let err = entry_error(
+                SERVICE,
+                OP,
+                code,
+                e.message().unwrap_or_default(),
+                classify_code(code, None),
+            );
+            failed.insert(key.to_owned(), err);
+        }
+        Ok(keys
+            .iter()
+            .map(|k| KeyOutcome {
+                key: k.clone(),
+                result: failed.remove(k).map_or(Ok(()), Err),
+            })
+            .collect())
+    }
+
+    async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<String>,
+    ) -> Result<ListPage, AwsError> {
+        let out = observe(
+            SERVICE,
+            "ListObjectsV2",
+            self.client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(continuation)
+                .send()
+                .await,
+        )?;
+        let objects = out
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_owned(),
+                    last_modified: o
+                        .last_modified()
+                        .and_then(|t| SystemTime::try_from(*t).ok())
+                        .unwrap_or(SystemTime::UNIX_EPOCH),
+                    size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                })
+            })
+            .collect();
+        let next = if out.is_truncated() == Some(true) {
+            out.next_continuation_token().map(str::to_owned)
+        } else {
+            None
+        };
+        Ok(ListPage { objects, next })
+    }
+
+    async fn get_versioned(&self, bucket: &str, key: &str) -> Result<Option<Versioned>, AwsError> {
+        const OP: &str = "GetObject";
+        AwsRequest {
+            service: SERVICE,
+            operation: OP,
+        }
+        .emit();
+        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Ok(None)
+            }
+            Err(err) => return Err(classify(SERVICE, OP, err)),
+        };
+        let etag = out.e_tag().unwrap_or_default().to_owned();
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| entry_error(SERVICE, OP, "ReadBody", e.to_string(), ErrorClass::Transient))?
+            .into_bytes()
+            .to_vec();
+        Ok(Some(Versioned { body, etag }))
+    }
+
+    async fn put_conditional(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        if_match: Option<&str>,
+    ) -> Result<CondPut, AwsError> {
+        const OP: &str = "PutObject";
+        AwsRequest {
+            service: SERVICE,
+            operation: OP,
+        }
+        .emit();
+        let req = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body));
+        let req = match if_match {
+            Some(etag) => req.if_match(etag),
+            None => req.if_none_match("*"),
+        };
+        match req.send().await {
+            Ok(out) => Ok(CondPut::Written(out.e_tag().unwrap_or_default().to_owned())),
+            Err(err) => {
+                let status = err.raw_response().map(|r| r.status().as_u16());
+                if matches!(status, Some(412) | Some(409)) {
+                    Ok(CondPut::PreconditionFailed)
+                } else {
+                    Err(classify(SERVICE, OP, err))
+                }
+            }
+        }
+    }
+
+    async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), AwsError> {
+        observe(
+            SERVICE,
+            "DeleteObject",
+            self.client.delete_object().bucket(bucket).key(key).send().await,
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,299 @@
+//! Operational events: one struct per event, whose `emit()` writes the log line and updates the
+//! metrics. Business code calls `emit`, never `metrics::counter!` directly. Labels stay bounded:
+//! keys, URLs, page ids and message ids go to logs, never to labels.
+
+use std::time::{Duration, SystemTime};
+
+use super::audit_enabled;
+use super::metrics as m;
+use crate::reason::Reason;
+use crate::retry::ErrorClass;
+
+/// Where a deletion came from (`source` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Worker,
+    Sweeper,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Worker => "worker",
+            Source::Sweeper => "sweeper",
+        }
+    }
+}
+
+/// One AWS API call.
+pub struct AwsRequest {
+    pub service: &'static str,
+    pub operation: &'static str,
+}
+
+impl AwsRequest {
+    pub fn emit(&self) {
+        metrics::counter!(m::AWS_REQUESTS, "service" => self.service, "operation" => self.operation)
+            .increment(1);
+    }
+}
+
+/// A receive returned messages.
+pub struct MessagesReceived {
+    pub count: usize,
+}
+
+impl MessagesReceived {
+    pub fn emit(&self) {
+        tracing::debug!(count = self.count, "received messages");
+        metrics::counter!(m::MESSAGES_RECEIVED).increment(self.count as u64);
+    }
+}
+
+/// A DeleteMessageBatch confirmed these messages deleted.
+pub struct MessagesAcked<'a> {
+    pub sent_at: &'a [Option<SystemTime>],
+}
+
+impl MessagesAcked<'_> {
+    pub fn emit(&self) {
+        tracing::debug!(count = self.sent_at.len(), "acked messages");
+        metrics::counter!(m::MESSAGES_ACKED).increment(self.sent_at.len() as u64);
+        let now = SystemTime::now();
+        let hist = metrics::histogram!(m::MESSAGE_LATENCY);
+        for sent in self.sent_at.iter().flatten() {
+            if let Ok(latency) = now.duration_since(*sent) {
+                hist.record(latency.as_secs_f64());
+            }
+        }
+    }
+}
+
+/// A message went to the dead-letter queue.
+pub struct MessageDeadLettered<'a> {
+    pub message_id: &'a str,
+    pub page_id: Option<&'a str>,
+    pub reason: Reason,
+    pub detail: &'a str,
+    pub attempts: u32,
+}
+
+impl MessageDeadLettered<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            message_id = self.message_id,
+            page_id = self.page_id,
+            reason = self.reason.as_str(),
+            detail = self.detail,
+            attempts = self.attempts,
+            "message dead-lettered"
+        );
+        if audit_enabled() {
+            tracing::info!(
+                target: "janitor::audit",
+                event = "message_dead_lettered",
+                source = "worker",
+                message_id = self.message_id,
+                page_id = self.page_id,
+                reason = self.reason.as_str(),
+                detail = self.detail,
+            );
+        }
+        metrics::counter!(m::MESSAGES_DEAD_LETTERED, "reason" => self.reason.as_str()).increment(1);
+    }
+}
+
+/// A message was released for a later retry after transient failures.
+pub struct MessageRetried<'a> {
+    pub message_id: &'a str,
+    pub attempts: u32,
+    pub delay: Duration,
+    pub error: &'a str,
+}
+
+impl MessageRetried<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            message_id = self.message_id,
+            attempts = self.attempts,
+            retry_in_ms = self.delay.as_millis() as u64,
+            error = self.error,
+            "transient failure; message released for retry"
+        );
+        metrics::counter!(m::MESSAGES_RETRIED).increment(1);
+    }
+}
+
+/// One DeleteObjects request finished (worker batcher or sweeper).
+pub struct DeleteBatchDone<'a> {
+    pub source: Source,
+    pub bucket: &'a str,
+    pub requested: usize,
+    pub deleted: usize,
+    pub transient_errors: usize,
+    pub permanent_errors: usize,
+    pub elapsed: Duration,
+}
+
+impl DeleteBatchDone<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            source = self.source.as_str(),
+            bucket = self.bucket,
+            requested = self.requested,
+            deleted = self.deleted,
+            transient_errors = self.transient_errors,
+            permanent_errors = self.permanent_errors,
+            elapsed_ms = self.elapsed.as_millis() as u64,
+            "delete batch done"
+        );
+        metrics::counter!(m::OBJECTS_DELETED, "source" => self.source.as_str())
+            .increment(self.deleted as u64);
+        if self.source == Source::Worker {
+            metrics::histogram!(m::DELETE_BATCH_KEYS).record(self.requested as f64);
+        }
+        DeleteErrors {
+            class: ErrorClass::Transient,
+            count: self.transient_errors,
+        }
+        .emit();
+        DeleteErrors {
+            class: ErrorClass::Permanent,
+            count: self.permanent_errors,
+        }
+        .emit();
+    }
+}
+
+/// Delete failures (per key, or every key of a failed request).
+pub struct DeleteErrors {
+    pub class: ErrorClass,
+    pub count: usize,
+}
+
+impl DeleteErrors {
+    pub fn emit(&self) {
+        if self.count > 0 {
+            metrics::counter!(m::DELETE_ERRORS, "class" => self.class.as_str())
+                .increment(self.count as u64);
+        }
+    }
+}
+
+/// The audit trail of one object: deleted, or refused (with the reason).
+pub struct ObjectAudit<'a> {
+    pub source: Source,
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub message_id: Option<&'a str>,
+    pub page_id: Option<&'a str>,
+    /// `None` = deleted; `Some(reason)` = refused.
+    pub refused: Option<&'a str>,
+}
+
+impl ObjectAudit<'_> {
+    pub fn emit(&self) {
+        if !audit_enabled() {
+            return;
+        }
+        let event = if self.refused.is_some() {
+            "object_refused"
+        } else {
+            "object_deleted"
+        };
+        tracing::info!(
+            target: "janitor::audit",
+            event,
+            source = self.source.as_str(),
+            bucket = self.bucket,
+            key = self.key,
+            message_id = self.message_id,
+            page_id = self.page_id,
+            reason = self.refused,
+        );
+    }
+}
+
+/// In-flight message gauge.
+pub struct Inflight;
+
+impl Inflight {
+    pub fn inc() {
+        metrics::gauge!(m::INFLIGHT).increment(1.0);
+    }
+    pub fn dec() {
+        metrics::gauge!(m::INFLIGHT).decrement(1.0);
+    }
+}
+
+/// A sweep ended.
+pub struct SweepFinished<'a> {
+    /// `ok`, `error` or `skipped`.
+    pub outcome: &'a str,
+    pub scanned: u64,
+    pub deleted: u64,
+    pub elapsed: Duration,
+    pub dry_run: bool,
+    pub error: Option<&'a str>,
+}
+
+impl SweepFinished<'_> {
+    pub fn emit(&self) {
+        match self.outcome {
+            "error" => tracing::error!(
+                scanned = self.scanned,
+                deleted = self.deleted,
+                error = self.error,
+                elapsed_ms = self.elapsed.as_millis() as u64,
+                "sweep failed"
+            ),
+            outcome => tracing::info!(
+                outcome,
+                scanned = self.scanned,
+                deleted = self.deleted,
+                dry_run = self.dry_run,
+                elapsed_ms = self.elapsed.as_millis() as u64,
+                "sweep finished"
+            ),
+        }
+        let outcome = match self.outcome {
+            "ok" => "ok",
+            "skipped" => "skipped",
+            _ => "error",
+        };
+        metrics::counter!(m::SWEEPS, "outcome" => outcome).increment(1);
+        metrics::counter!(m::SWEEP_SCANNED).increment(self.scanned);
+        if outcome != "skipped" {
+            metrics::histogram!(m::SWEEP_DURATION).record(self.elapsed.as_secs_f64());
+        }
+        if outcome == "ok" {
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            metrics::gauge!(m::SWEEP_LAST_SUCCESS).set(now);
+        }
+    }
+}
+
+/// A queue-depth reading.
+pub struct QueueDepthObserved {
+    /// `main` or `dlq`.
+    pub queue: &'static str,
+    pub visible: u64,
+    pub inflight: u64,
+    pub delayed: u64,
+}
+
+impl QueueDepthObserved {
+    pub fn emit(&self) {
+        for (state, v) in [
+            ("visible", self.visible),
+            ("inflight", self.inflight),
+            ("delayed", self.delayed),
+        ] {
+            metrics::gauge!(m::QUEUE_MESSAGES, "queue" => self.queue, "state" => state)
+                .set(v as f64);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The Prometheus recorder, metric descriptions, and zero-initialised label sets (CONTRACT §7).
+
+use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::reason::Reason;
+
+pub const MESSAGES_RECEIVED: &str = "janitor_messages_received_total";
+pub const MESSAGES_ACKED: &str = "janitor_messages_acked_total";
+pub const MESSAGES_DEAD_LETTERED: &str = "janitor_messages_dead_lettered_total";
+pub const MESSAGES_RETRIED: &str = "janitor_messages_retried_total";
+pub const OBJECTS_DELETED: &str = "janitor_objects_deleted_total";
+pub const DELETE_ERRORS: &str = "janitor_delete_errors_total";
+pub const AWS_REQUESTS: &str = "janitor_aws_requests_total";
+pub const MESSAGE_LATENCY: &str = "janitor_message_latency_seconds";
+pub const SWEEPS: &str = "janitor_sweeps_total";
+pub const INFLIGHT: &str = "janitor_inflight_messages";
+pub const QUEUE_MESSAGES: &str = "janitor_queue_messages";
+pub const SWEEP_DURATION: &str = "janitor_sweep_duration_seconds";
+pub const SWEEP_SCANNED: &str = "janitor_sweep_objects_scanned_total";
+pub const SWEEP_LAST_SUCCESS: &str = "janitor_sweep_last_success_timestamp_seconds";
+pub const BUILD_INFO: &str = "janitor_build_info";
+pub const DELETE_BATCH_KEYS: &str = "janitor_delete_batch_keys";
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
+];
+const SWEEP_BUCKETS: &[f64] = &[0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0];
+const BATCH_BUCKETS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
+
+/// Install the global Prometheus recorder and return the handle `/metrics` renders.
+pub fn install() -> Result<PrometheusHandle, BuildError> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(MESSAGE_LATENCY.into()), LATENCY_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(SWEEP_DURATION.into()), SWEEP_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(DELETE_BATCH_KEYS.into()), BATCH_BUCKETS)?
+        .install_recorder()?;
+    describe();
+    zero_init();
+    Ok(handle)
+}
+
+fn describe() {
+    describe_counter!(MESSAGES_RECEIVED, "Messages received from the main queue.");
+    describe_counter!(MESSAGES_ACKED, "Messages deleted from the main queue after all their objects were gone.");
+    describe_counter!(MESSAGES_DEAD_LETTERED, "Messages moved to the dead-letter queue, by reason.");
+    describe_counter!(MESSAGES_RETRIED, "Messages released back to the queue after transient failures.");
+    describe_counter!(OBJECTS_DELETED, "Objects deleted (or confirmed absent), by source.");
+    describe_counter!(DELETE_ERRORS, "Per-key or whole-request delete failures, by class.");
+    describe_counter!(AWS_REQUESTS, "AWS API calls made, by service and operation.");
+    describe_histogram!(MESSAGE_LATENCY, Unit::Seconds, "Time from the producer's send to the ack.");
+    describe_counter!(SWEEPS, "Sweeps, by outcome (skipped = another replica held the lease).");
+    describe_gauge!(INFLIGHT, "Messages being worked on by this process.");
+    describe_gauge!(QUEUE_MESSAGES, "Approximate queue depth, by queue and state.");
+    describe_histogram!(SWEEP_DURATION, Unit::Seconds, "Wall time of completed sweeps.");
+    describe_counter!(SWEEP_SCANNED, "Objects listed by the sweeper.");
+    describe_gauge!(SWEEP_LAST_SUCCESS, "Unix time of the last successful sweep by this process.");
+    describe_gauge!(BUILD_INFO, "Always 1; the version label says which build runs.");
+    describe_histogram!(DELETE_BATCH_KEYS, "Keys per DeleteObjects request sent by the worker.");
+}
+
+/// Make every bounded label set visible from the start, so dashboards and `rate()` see zeros.
+fn zero_init() {
+    metrics::counter!(MESSAGES_RECEIVED).absolute(0);
+    metrics::counter!(MESSAGES_ACKED).absolute(0);
+    metrics::counter!(MESSAGES_RETRIED).absolute(0);
+    for reason in Reason::ALL {
+        metrics::counter!(MESSAGES_DEAD_LETTERED, "reason" => reason.as_str()).absolute(0);
+    }
+    for source in ["worker", "sweeper"] {
+        metrics::counter!(OBJECTS_DELETED, "source" => source).absolute(0);
+    }
+    for class in ["transient", "permanent"] {
+        metrics::counter!(DELETE_ERRORS, "class" => class).absolute(0);
+    }
+    for outcome in ["ok", "error", "skipped"] {
+        metrics::counter!(SWEEPS, "outcome" => outcome).absolute(0);
+    }
+    metrics::counter!(SWEEP_SCANNED).absolute(0);
+    metrics::gauge!(INFLIGHT).set(0.0);
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+}

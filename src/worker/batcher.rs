@@ -1,0 +1,237 @@
+//! The delete batcher: gathers keys from many messages, groups them by bucket, removes duplicates,
+//! and flushes a bucket's keys as one DeleteObjects request at 1000 keys or after a short linger.
+//! Per-key results are fanned back to every message that asked for the key.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::retry::{AwsError, ErrorClass};
+use crate::s3url::ObjectRef;
+use crate::store::{ObjectStore, MAX_KEYS_PER_DELETE};
+use crate::telemetry::events::{DeleteBatchDone, Source};
+
+/// Tuning of the batcher.
+#[derive(Debug, Clone, Copy)]
+pub struct BatcherConfig {
+    /// Flush a bucket once it holds this many distinct keys (never more than 1000).
+    pub max_keys: usize,
+    /// Flush a bucket this long after its first pending key arrived.
+    pub linger: Duration,
+    /// DeleteObjects requests in flight at once.
+    pub max_in_flight: usize,
+}
+
+impl Default for BatcherConfig {
+    fn default() -> Self {
+        BatcherConfig {
+            max_keys: MAX_KEYS_PER_DELETE,
+            linger: Duration::from_millis(50),
+            max_in_flight: 8,
+        }
+    }
+}
+
+type KeyReply = oneshot::Sender<Result<(), AwsError>>;
+
+struct Request {
+    items: Vec<(ObjectRef, KeyReply)>,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// key → everyone waiting for it.
+    keys: HashMap<String, Vec<KeyReply>>,
+    /// Keys in arrival order (requests are sent in this order).
+    order: Vec<String>,
+    first_at: Option<Instant>,
+}
+
+/// Handle to the batcher task. Cloneable; the task ends (after flushing) when all handles drop.
+#[derive(Clone)]
+pub struct DeleteBatcher {
+    tx: mpsc::Sender<Request>,
+}
+
+impl DeleteBatcher {
+    /// Start the batcher task. Await the returned handle after dropping every `DeleteBatcher`.
+    pub fn spawn(
+        store: Arc<dyn ObjectStore>,
+        config: BatcherConfig,
+    ) -> (DeleteBatcher, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(1024);
+        let config = BatcherConfig {
+            max_keys: config.max_keys.clamp(1, MAX_KEYS_PER_DELETE),
+            max_in_flight: config.max_in_flight.max(1),
+            ..config
+        };
+        let handle = tokio::spawn(run(store, config, rx));
+        (DeleteBatcher { tx }, handle)
+    }
+
+    /// Delete these objects; one result per object, in order. `Ok` = deleted or already absent.
+    pub async fn delete(&self, objects: &[ObjectRef]) -> Vec<Result<(), AwsError>> {
+        let mut items = Vec::with_capacity(objects.len());
+        let mut waits = Vec::with_capacity(objects.len());
+        for obj in objects {
+            let (tx, rx) = oneshot::channel();
+            items.push((obj.clone(), tx));
+            waits.push(rx);
+        }
+        if self.tx.send(Request { items }).await.is_err() {
+            return objects.iter().map(|_| Err(stopped())).collect();
+        }
+        let mut out = Vec::with_capacity(waits.len());
+        for rx in waits {
+            out.push(rx.await.unwrap_or_else(|_| Err(stopped())));
+        }
+        out
+    }
+}
+
+fn stopped() -> AwsError {
+    AwsError {
+        service: "s3",
+        operation: "DeleteObjects",
+        code: "BatcherStopped".into(),
+        message: "the delete batcher has stopped".into(),
+        class: ErrorClass::Transient,
+        request_id: None,
+    }
+}
+
+async fn run(store: Arc<dyn ObjectStore>, config: BatcherConfig, mut rx: mpsc::Receiver<Request>) {
+    let mut pending: HashMap<String, Pending> = HashMap::new();
+    let permits = Arc::new(Semaphore::new(config.max_in_flight));
+    let mut flights = JoinSet::new();
+    loop {
+        let deadline = pending
+            .values()
+            .filter_map(|p| p.first_at)
+            .min()
+            .map(|t| t + config.linger);
+        tokio::select! {
+            req = rx.recv() => {
+                let Some(req) = req else { break };
+                for (obj, reply) in req.items {
+                    let p = pending.entry(obj.bucket.clone()).or_default();
+                    p.first_at.get_or_insert_with(Instant::now);
+                    match p.keys.get_mut(&obj.key) {
+                        Some(waiters) => waiters.push(reply),
+                        None => {
+                            p.order.push(obj.key.clone());
+                            p.keys.insert(obj.key, vec![reply]);
+                        }
+                    }
+                    if p.order.len() >= config.max_keys {
+                        let full = std::mem::take(p);
+                        launch(&store, &permits, &mut flights, obj.bucket, full).await;
+                    }
+                }
+            }
+            _ = sleep_until_opt(deadline) => {
+                let now = Instant::now();
+                let due: Vec<String> = pending
+                    .iter()
+                    .filter(|(_, p)| p.first_at.is_some_and(|t| t + config.linger <= now))
+                    .map(|(b, _)| b.clone())
+                    .collect();
+                for bucket in due {
+                    if let Some(p) = pending.remove(&bucket) {
+                        launch(&store, &permits, &mut flights, bucket, p).await;
+                    }
+                }
+            }
+            Some(_) = flights.join_next(), if !flights.is_empty() => {}
+        }
+    }
+    for (bucket, p) in pending.drain() {
+        launch(&store, &permits, &mut flights, bucket, p).await;
+    }
+    while flights.join_next().await.is_some() {}
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Send one DeleteObjects request (waiting for a free slot first) and fan out its results.
+async fn launch(
+    store: &Arc<dyn ObjectStore>,
+    permits: &Arc<Semaphore>,
+    flights: &mut JoinSet<()>,
+    bucket: String,
+    batch: Pending,
+) {
+    if batch.order.is_empty() {
+        return;
+    }
+    let Ok(permit) = permits.clone().acquire_owned().await else {
+        return;
+    };
+    let store = store.clone();
+    flights.spawn(async move {
+        let _permit = permit;
+        flush(store.as_ref(), &bucket, batch).await;
+    });
+}
+
+async fn flush(store: &dyn ObjectStore, bucket: &str, mut batch: Pending) {
+    let started = Instant::now();
+    let requested = batch.order.len();
+    let (mut deleted, mut transient, mut permanent) = (0, 0, 0);
+    let mut count = |r: &Result<(), AwsError>| match r {
+        Ok(()) => deleted += 1,
+        Err(e) if e.is_transient() => transient += 1,
+        Err(_) => permanent += 1,
+    };
+    match store.delete_objects(bucket, &batch.order).await {
+        Ok(outcomes) => {
+            for outcome in outcomes {
+                count(&outcome.result);
+                if let Some(waiters) = batch.keys.remove(&outcome.key) {
+                    for w in waiters {
+                        let _ = w.send(outcome.result.clone());
+                    }
+                }
+            }
+            // A key the store did not report on: treat as a transient failure, never as success.
+            for (_, waiters) in batch.keys.drain() {
+                let err = AwsError {
+                    code: "MissingResult".into(),
+                    message: "DeleteObjects response did not cover this key".into(),
+                    ..stopped()
+                };
+                count(&Err(err.clone()));
+                for w in waiters {
+                    let _ = w.send(Err(err.clone()));
+                }
+            }
+        }
+        Err(err) => {
+            for (_, waiters) in batch.keys.drain() {
+                count(&Err(err.clone()));
+                for w in waiters {
+                    let _ = w.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+    DeleteBatchDone {
+        source: Source::Worker,
+        bucket,
+        requested,
+        deleted,
+        transient_errors: transient,
+        permanent_errors: permanent,
+        elapsed: started.elapsed(),
+    }
+    .emit();
+}

@@ -1,0 +1,204 @@
+//! One message, start to finish: plan, delete (with in-process backoff), then the verdict —
+//! ack, dead-letter, release for a later retry, or hand back unfinished at shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::acker::Acker;
+use super::batcher::DeleteBatcher;
+use super::heartbeat::Heartbeat;
+use crate::deadletter::DeadLetter;
+use crate::message::{plan, Plan};
+use backon::BackoffBuilder;
+
+use crate::queue::{Queue, Received};
+use crate::reason::{Reason, Rejection};
+use crate::retry::{delete_backoff, release_delay, AwsError};
+use crate::s3url::{LocationPolicy, ObjectRef, S3Endpoint};
+use crate::telemetry::events::{Inflight, MessageRetried, ObjectAudit, Source};
+
+/// Everything a message task needs; shared by all of them.
+pub struct Ctx {
+    pub queue: Arc<dyn Queue>,
+    pub dead_letter: DeadLetter,
+    pub batcher: DeleteBatcher,
+    pub acker: Acker,
+    pub policy: LocationPolicy,
+    pub endpoint: Option<S3Endpoint>,
+    pub visibility: Duration,
+    pub max_attempts: u32,
+    pub dry_run: bool,
+    /// Shutdown started: stop waiting in backoff, hand the message back.
+    pub stop: CancellationToken,
+    /// Drain deadline passed: abandon work in hand, hand the message back.
+    pub abandon: CancellationToken,
+}
+
+/// How processing ended.
+#[derive(Debug)]
+enum Outcome {
+    Deleted(Plan),
+    Rejected(Rejection, Option<String>),
+    Transient(AwsError, Option<String>),
+    Unfinished,
+    DryRun,
+}
+
+/// Decrements the in-flight gauge however the task ends.
+struct InflightGuard;
+
+impl InflightGuard {
+    fn new() -> Self {
+        Inflight::inc();
+        InflightGuard
+    }
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        Inflight::dec();
+    }
+}
+
+/// Process one received message to its verdict.
+pub async fn handle(ctx: Arc<Ctx>, msg: Received) {
+    let _inflight = InflightGuard::new();
+    let heartbeat = Heartbeat::start(ctx.queue.clone(), msg.receipt.clone(), ctx.visibility);
+    let outcome = tokio::select! {
+        outcome = process(&ctx, &msg) => outcome,
+        _ = ctx.abandon.cancelled() => Outcome::Unfinished,
+    };
+    heartbeat.stop().await;
+    settle(&ctx, &msg, outcome).await;
+}
+
+async fn process(ctx: &Ctx, msg: &Received) -> Outcome {
+    let plan = match plan(msg.body.as_bytes(), &ctx.policy, ctx.endpoint.as_ref()) {
+        Ok(plan) => plan,
+        Err(rejection) => return Outcome::Rejected(rejection, page_id_of(&msg.body)),
+    };
+    if ctx.dry_run {
+        tracing::info!(
+            message_id = %msg.message_id,
+            page_id = plan.message.page_id.as_deref(),
+            objects = ?plan.objects.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "dry run: would delete"
+        );
+        return Outcome::DryRun;
+    }
+    let page_id = plan.message.page_id.clone();
+    let mut remaining: Vec<ObjectRef> = plan.objects.clone();
+    let mut delays = delete_backoff().build();
+    loop {
+        let results = ctx.batcher.delete(&remaining).await;
+        let mut retry = Vec::new();
+        let mut last_err = None;
+        for (obj, result) in remaining.iter().zip(results) {
+            match result {
+                Ok(()) => {}
+                Err(e) if e.is_transient() => {
+                    retry.push(obj.clone());
+                    last_err = Some(e);
+                }
+                Err(e) => {
+                    ObjectAudit {
+                        source: Source::Worker,
+                        bucket: &obj.bucket,
+                        key: &obj.key,
+                        message_id: Some(&msg.message_id),
+                        page_id: page_id.as_deref(),
+                        refused: Some(&e.code),
+                    }
+                    .emit();
+                    let detail = format!("{obj}: S3 refused the delete: {}: {}", e.code, e.message);
+                    return Outcome::Rejected(Rejection::new(Reason::DeleteRejected, detail), page_id);
+                }
+            }
+        }
+        let Some(err) = last_err else {
+            return Outcome::Deleted(plan);
+        };
+        let Some(delay) = delays.next() else {
+            return Outcome::Transient(err, page_id);
+        };
+        tracing::debug!(message_id = %msg.message_id, failed = retry.len(), ?delay, "transient delete failure; retrying");
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = ctx.stop.cancelled() => return Outcome::Unfinished,
+        }
+        remaining = retry;
+    }
+}
+
+async fn settle(ctx: &Ctx, msg: &Received, outcome: Outcome) {
+    match outcome {
+        Outcome::Deleted(plan) => {
+            for obj in &plan.objects {
+                ObjectAudit {
+                    source: Source::Worker,
+                    bucket: &obj.bucket,
+                    key: &obj.key,
+                    message_id: Some(&msg.message_id),
+                    page_id: plan.message.page_id.as_deref(),
+                    refused: None,
+                }
+                .emit();
+            }
+            // A failed ack is logged by the acker; the message comes back and is a cheap no-op.
+            let _ = ctx.acker.ack(msg.receipt.clone(), msg.sent_at).await;
+        }
+        Outcome::Rejected(rejection, page_id) => {
+            if ctx.dry_run {
+                tracing::info!(message_id = %msg.message_id, reason = %rejection.reason, detail = %rejection.detail, "dry run: would dead-letter");
+                return;
+            }
+            dead_letter(ctx, msg, page_id.as_deref(), rejection).await;
+        }
+        Outcome::Transient(err, page_id) => {
+            if msg.receive_count >= ctx.max_attempts {
+                let detail = format!(
+                    "received {} times (JANITOR_MAX_ATTEMPTS={}); last error: {}: {}",
+                    msg.receive_count, ctx.max_attempts, err.code, err.message
+                );
+                dead_letter(ctx, msg, page_id.as_deref(), Rejection::new(Reason::RetriesExhausted, detail)).await;
+                return;
+            }
+            let delay = release_delay(msg.receive_count);
+            MessageRetried {
+                message_id: &msg.message_id,
+                attempts: msg.receive_count,
+                delay,
+                error: &format!("{}: {}", err.code, err.message),
+            }
+            .emit();
+            release(ctx, msg, delay).await;
+        }
+        Outcome::Unfinished => release(ctx, msg, Duration::ZERO).await,
+        Outcome::DryRun => {}
+    }
+}
+
+async fn dead_letter(ctx: &Ctx, msg: &Received, page_id: Option<&str>, rejection: Rejection) {
+    if let Err(e) = ctx
+        .dead_letter
+        .dead_letter(msg, page_id, rejection.reason, &rejection.detail)
+        .await
+    {
+        tracing::error!(message_id = %msg.message_id, reason = %rejection.reason, code = %e.code, error = %e.message, "dead-lettering failed; the message will be redelivered");
+    }
+}
+
+async fn release(ctx: &Ctx, msg: &Received, delay: Duration) {
+    if let Err(e) = ctx.queue.change_visibility(&msg.receipt, delay).await {
+        tracing::warn!(message_id = %msg.message_id, code = %e.code, error = %e.message, "could not release message; it reappears when its visibility expires");
+    }
+}
+
+/// Best-effort page id for logs when the message did not validate.
+fn page_id_of(body: &str) -> Option<String> {
+    crate::message::parse_body(body.as_bytes())
+        .ok()
+        .and_then(|m| m.page_id)
+}

@@ -1,0 +1,133 @@
+//! The worker: N receive loops feeding per-message tasks, which share one delete batcher and one
+//! acker so that requests are batched across messages, not only within one.
+
+pub mod acker;
+pub mod batcher;
+pub mod handle;
+pub mod heartbeat;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::BackoffBuilder;
+use futures::FutureExt;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use handle::Ctx;
+
+use crate::queue::Receipt;
+use crate::retry::loop_backoff;
+use crate::telemetry::events::MessagesReceived;
+
+/// Messages per ReceiveMessage (the SQS maximum).
+pub const RECEIVE_BATCH: usize = 10;
+
+/// Receive-loop settings.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopConfig {
+    pub concurrency: usize,
+    pub wait: Duration,
+    pub visibility: Duration,
+    /// Messages in hand at once across all loops (receives pause at the limit).
+    pub max_inflight: usize,
+}
+
+/// Run the receive loops until `ctx.stop` is cancelled; message tasks go to `tracker`.
+/// A panicking message task or a permanent receive error cancels `fatal`.
+pub async fn run_loops(ctx: Arc<Ctx>, config: LoopConfig, tracker: TaskTracker, fatal: CancellationToken) {
+    let permits = Arc::new(Semaphore::new(config.max_inflight.max(RECEIVE_BATCH)));
+    let mut loops = Vec::new();
+    for id in 0..config.concurrency {
+        loops.push(tokio::spawn(receive_loop(
+            id,
+            ctx.clone(),
+            config,
+            tracker.clone(),
+            permits.clone(),
+            fatal.clone(),
+        )));
+    }
+    for l in loops {
+        if l.await.is_err() {
+            fatal.cancel();
+        }
+    }
+}
+
+async fn receive_loop(
+    id: usize,
+    ctx: Arc<Ctx>,
+    config: LoopConfig,
+    tracker: TaskTracker,
+    permits: Arc<Semaphore>,
+    fatal: CancellationToken,
+) {
+    let mut backoff = loop_backoff().build();
+    loop {
+        if ctx.stop.is_cancelled() {
+            break;
+        }
+        let permit = tokio::select! {
+            p = permits.clone().acquire_many_owned(RECEIVE_BATCH as u32) => match p { Ok(p) => p, Err(_) => break },
+            _ = ctx.stop.cancelled() => break,
+        };
+        // A receive in flight is not cut short by shutdown (that could strand messages
+        // invisible); only the drain deadline abandons it.
+        let received = tokio::select! {
+            r = ctx.queue.receive(RECEIVE_BATCH as u8, config.wait, config.visibility) => r,
+            _ = ctx.abandon.cancelled() => break,
+        };
+        let messages = match received {
+            Ok(m) => {
+                backoff = loop_backoff().build();
+                m
+            }
+            Err(e) if e.is_transient() => {
+                let delay = backoff.next().unwrap_or(Duration::from_secs(20));
+                tracing::warn!(receive_loop = id, code = %e.code, error = %e.message, retry_in_ms = delay.as_millis() as u64, "receive failed; backing off");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = ctx.stop.cancelled() => break,
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(receive_loop = id, code = %e.code, error = %e.message, "receive refused permanently; stopping");
+                fatal.cancel();
+                break;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        MessagesReceived { count: messages.len() }.emit();
+        if ctx.stop.is_cancelled() {
+            let receipts: Vec<Receipt> = messages.iter().map(|m| m.receipt.clone()).collect();
+            let _ = ctx.queue.change_visibility_batch(&receipts, Duration::ZERO).await;
+            break;
+        }
+        let mut permit = permit;
+        for msg in messages {
+            let Some(one) = permit.split(1) else { break };
+            let ctx = ctx.clone();
+            let fatal = fatal.clone();
+            let message_id = msg.message_id.clone();
+            tracker.spawn(async move {
+                let _permit = one;
+                let span = tracing::info_span!("message", message_id = %message_id);
+                let result = std::panic::AssertUnwindSafe(tracing::Instrument::instrument(
+                    handle::handle(ctx, msg),
+                    span,
+                ))
+                .catch_unwind()
+                .await;
+                if result.is_err() {
+                    tracing::error!(message_id = %message_id, "message task panicked; shutting down");
+                    fatal.cancel();
+                }
+            });
+        }
+    }
+}
