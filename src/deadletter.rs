@@ -173,7 +173,7 @@ mod tests {
         assert_eq!(attrs[ATTR_REASON], Attribute::string("invalid_url"));
         assert_eq!(attrs[ATTR_DETAIL], Attribute::string("bad line"));
         assert_eq!(attrs[ATTR_ATTEMPTS], Attribute::string("3"));
-        assert_eq!(attrs[ATTR_FAILED_AT], Attribute::string("2026-11-19T08:26:40Z"));
+        assert_eq!(attrs[ATTR_FAILED_AT], Attribute::string("2026-11-18T11:06:40Z"));
         assert_eq!(attrs.len(), 5);
     }
 
