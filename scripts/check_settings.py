@@ -459,11 +459,23 @@ def check_dashboard() -> None:
         problem("grafana: no 'AWS requests per acked message' panel")
 
 
+def check_skips() -> None:
+    """Every inline checkov skip names a check and gives a reason."""
+    files = [ROOT / "Dockerfile"] + [p for p in (ROOT / "infra").rglob("*") if p.is_file()]
+    for path in files:
+        if not path.is_file():
+            continue
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for m in re.finditer(r"checkov:skip\S*?[=:]\s*(\S[^\n]*)", line):
+                if not re.match(r"CKV2?_[A-Z0-9]+_\d+\s*:\s*\S.{9,}", m.group(1)):
+                    problem(f"{path.relative_to(ROOT)}:{lineno}: checkov skip without a check id and reason")
+
+
 def main() -> int:
     if "--fix" in sys.argv[1:]:
         PROMRULE.write_text(render_prometheusrule(), encoding="utf-8")
         print(f"check_settings: wrote {PROMRULE.relative_to(ROOT)}")
-    for check in (check_kubernetes, check_rules, check_dashboard):
+    for check in (check_kubernetes, check_rules, check_dashboard, check_skips):
         try:
             check()
         except (KeyError, IndexError, TypeError, ValueError, AttributeError, OSError, yaml.YAMLError) as exc:

@@ -36,7 +36,8 @@ async fn deletes_every_url_form_and_acks() {
     // Two messages (one SNS-wrapped) sharing a key: dedupe must not break either.
     env.send_raw(&page_created("page-1", &urls[..5])).await;
     let inner = page_created("page-2", &urls[4..]);
-    let sns = serde_json::json!({"Type": "Notification", "MessageId": "x", "Message": inner}).to_string();
+    let sns =
+        serde_json::json!({"Type": "Notification", "MessageId": "x", "Message": inner}).to_string();
     env.send_raw(&sns).await;
 
     let daemon = Daemon::start(env.janitor());
@@ -45,18 +46,29 @@ async fn deletes_every_url_form_and_acks() {
     })
     .await;
     for (url, key) in &forms {
-        assert!(!env.exists(&env.bucket, key).await, "{url} → {key} still exists");
+        assert!(
+            !env.exists(&env.bucket, key).await,
+            "{url} → {key} still exists"
+        );
     }
-    assert!(env.exists(&env.bucket, &bystander).await, "an unnamed object was deleted");
+    assert!(
+        env.exists(&env.bucket, &bystander).await,
+        "an unnamed object was deleted"
+    );
     assert_eq!(env.depth(&env.queue_url).await, (0, 0));
     assert_eq!(env.depth(&env.dlq_url).await, (0, 0));
     let m = daemon.metrics();
     assert_eq!(m["janitor_messages_received_total"], 2.0);
     assert_eq!(m["janitor_messages_acked_total"], 2.0);
-    assert_eq!(m["janitor_objects_deleted_total{source=\"worker\"}"], forms.len() as f64);
+    assert_eq!(
+        m["janitor_objects_deleted_total{source=\"worker\"}"],
+        forms.len() as f64
+    );
     assert_eq!(m["janitor_message_latency_seconds_count"], 2.0);
     assert!(m["janitor_aws_requests_total{service=\"s3\",operation=\"DeleteObjects\"}"] >= 1.0);
-    assert!(m["janitor_aws_requests_total{service=\"sqs\",operation=\"DeleteMessageBatch\"}"] >= 1.0);
+    assert!(
+        m["janitor_aws_requests_total{service=\"sqs\",operation=\"DeleteMessageBatch\"}"] >= 1.0
+    );
 }
 
 /// (reason, body) pairs, one per reason the worker can decide alone.
@@ -65,14 +77,38 @@ fn poison(env: &Env) -> Vec<(&'static str, String)> {
     let p = &env.prefix;
     vec![
         ("invalid_json", "{not json".to_owned()),
-        ("invalid_json", serde_json::json!({"Type": "Notification", "Message": "nope {"}).to_string()),
-        ("invalid_message", r#"{"type":"page.deleted","version":1,"images":[]}"#.to_owned()),
-        ("invalid_message", r#"{"type":"page.created","version":1}"#.to_owned()),
-        ("unsupported_version", r#"{"type":"page.created","version":2,"images":[]}"#.to_owned()),
-        ("invalid_url", page_created("p", &[format!("ftp://{b}/{p}x.jpg")])),
-        ("invalid_url", page_created("p", &[format!("s3://{b}/{p}../etc/passwd")])),
-        ("forbidden_location", page_created("p", &[format!("s3://{b}/other/x.jpg")])),
-        ("forbidden_location", page_created("p", &[format!("s3://not-allowed-bucket/{p}x.jpg")])),
+        (
+            "invalid_json",
+            serde_json::json!({"Type": "Notification", "Message": "nope {"}).to_string(),
+        ),
+        (
+            "invalid_message",
+            r#"{"type":"page.deleted","version":1,"images":[]}"#.to_owned(),
+        ),
+        (
+            "invalid_message",
+            r#"{"type":"page.created","version":1}"#.to_owned(),
+        ),
+        (
+            "unsupported_version",
+            r#"{"type":"page.created","version":2,"images":[]}"#.to_owned(),
+        ),
+        (
+            "invalid_url",
+            page_created("p", &[format!("ftp://{b}/{p}x.jpg")]),
+        ),
+        (
+            "invalid_url",
+            page_created("p", &[format!("s3://{b}/{p}../etc/passwd")]),
+        ),
+        (
+            "forbidden_location",
+            page_created("p", &[format!("s3://{b}/other/x.jpg")]),
+        ),
+        (
+            "forbidden_location",
+            page_created("p", &[format!("s3://not-allowed-bucket/{p}x.jpg")]),
+        ),
     ]
 }
 
@@ -89,29 +125,55 @@ async fn dead_letters_each_reason_with_exact_attributes_and_identical_body() {
     }
     let started = time_now();
     let daemon = Daemon::start(env.janitor());
-    eventually(Duration::from_secs(30), "all poison dead-lettered", || async {
-        daemon.metrics().iter().filter(|(k, _)| k.starts_with("janitor_messages_dead_lettered_total")).map(|(_, v)| v).sum::<f64>()
-            >= cases.len() as f64
-    })
+    eventually(
+        Duration::from_secs(30),
+        "all poison dead-lettered",
+        || async {
+            daemon
+                .metrics()
+                .iter()
+                .filter(|(k, _)| k.starts_with("janitor_messages_dead_lettered_total"))
+                .map(|(_, v)| v)
+                .sum::<f64>()
+                >= cases.len() as f64
+        },
+    )
     .await;
     let dlq = env.take_all(&env.dlq_url).await;
     assert_eq!(dlq.len(), cases.len(), "{dlq:?}");
     for m in &dlq {
-        let (reason, _) = sent.get(&m.body).unwrap_or_else(|| panic!("body changed: {:?}", m.body));
+        let (reason, _) = sent
+            .get(&m.body)
+            .unwrap_or_else(|| panic!("body changed: {:?}", m.body));
         assert_eq!(m.attributes["janitor.reason"], *reason, "{}", m.body);
         assert_eq!(m.attributes["janitor.attempts"], "1");
         assert_eq!(m.attributes["trace-id"], "t-123", "original attribute kept");
         let detail = &m.attributes["janitor.detail"];
         assert!(!detail.is_empty() && detail.len() <= 1024 && !detail.contains('\n'));
         let failed_at = &m.attributes["janitor.failed_at"];
-        assert!(failed_at.ends_with('Z') && failed_at.as_str() >= started.as_str(), "{failed_at}");
+        assert!(
+            failed_at.ends_with('Z') && failed_at.as_str() >= started.as_str(),
+            "{failed_at}"
+        );
     }
     assert_eq!(env.depth(&env.queue_url).await, (0, 0));
     let m = daemon.metrics();
-    for reason in ["invalid_json", "invalid_message", "invalid_url", "forbidden_location"] {
-        assert_eq!(m[&format!("janitor_messages_dead_lettered_total{{reason=\"{reason}\"}}")], 2.0, "{reason}");
+    for reason in [
+        "invalid_json",
+        "invalid_message",
+        "invalid_url",
+        "forbidden_location",
+    ] {
+        assert_eq!(
+            m[&format!("janitor_messages_dead_lettered_total{{reason=\"{reason}\"}}")],
+            2.0,
+            "{reason}"
+        );
     }
-    assert_eq!(m["janitor_messages_dead_lettered_total{reason=\"unsupported_version\"}"], 1.0);
+    assert_eq!(
+        m["janitor_messages_dead_lettered_total{reason=\"unsupported_version\"}"],
+        1.0
+    );
     assert_eq!(m["janitor_messages_acked_total"], 0.0);
 }
 
@@ -142,23 +204,37 @@ async fn mixed_message_is_refused_whole_and_nothing_outside_is_deleted() {
         format!("s3://{}/{outside_prefix}", env.bucket),
     ];
     env.send_raw(&page_created("mixed", &urls)).await;
-    env.send_raw(&page_created("other-bucket", &[format!("s3://{other}/{p}x.jpg")])).await;
+    env.send_raw(&page_created(
+        "other-bucket",
+        &[format!("s3://{other}/{p}x.jpg")],
+    ))
+    .await;
     let daemon = Daemon::start(env.janitor());
     eventually(Duration::from_secs(30), "both refused", || async {
         daemon.metric("janitor_messages_dead_lettered_total{reason=\"forbidden_location\"}") >= 2.0
     })
     .await;
-    assert!(env.exists(&env.bucket, &inside).await, "a refused message must delete nothing");
+    assert!(
+        env.exists(&env.bucket, &inside).await,
+        "a refused message must delete nothing"
+    );
     assert!(env.exists(&env.bucket, &outside_prefix).await);
     assert!(env.exists(&other, &format!("{p}x.jpg")).await);
-    assert_eq!(daemon.metric("janitor_objects_deleted_total{source=\"worker\"}"), 0.0);
+    assert_eq!(
+        daemon.metric("janitor_objects_deleted_total{source=\"worker\"}"),
+        0.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_bucket_is_delete_rejected() {
     let env = Env::fresh("nobucket").await;
     let ghost = "ghost-bucket-that-does-not-exist";
-    env.send_raw(&page_created("ghost", &[format!("s3://{ghost}/{}a.jpg", env.prefix)])).await;
+    env.send_raw(&page_created(
+        "ghost",
+        &[format!("s3://{ghost}/{}a.jpg", env.prefix)],
+    ))
+    .await;
     let mut cmd = env.janitor();
     cmd.env("JANITOR_BUCKETS", format!("{},{ghost}", env.bucket));
     let daemon = Daemon::start(cmd);
@@ -169,7 +245,11 @@ async fn missing_bucket_is_delete_rejected() {
     let dlq = env.take_all(&env.dlq_url).await;
     assert_eq!(dlq.len(), 1);
     assert_eq!(dlq[0].attributes["janitor.reason"], "delete_rejected");
-    assert!(dlq[0].attributes["janitor.detail"].contains("NoSuchBucket"), "{:?}", dlq[0].attributes);
+    assert!(
+        dlq[0].attributes["janitor.detail"].contains("NoSuchBucket"),
+        "{:?}",
+        dlq[0].attributes
+    );
     assert!(daemon.metric("janitor_delete_errors_total{class=\"permanent\"}") >= 1.0);
 }
 
@@ -182,8 +262,11 @@ async fn transient_failures_until_max_attempts_are_retries_exhausted() {
     env.send_raw(&body).await;
     // S3 unreachable (nothing listens there): every delete fails with a connection error.
     let mut cmd = env.janitor();
-    cmd.env("AWS_ENDPOINT_URL_S3", format!("http://127.0.0.1:{}", common::free_port()))
-        .env("JANITOR_MAX_ATTEMPTS", "2");
+    cmd.env(
+        "AWS_ENDPOINT_URL_S3",
+        format!("http://127.0.0.1:{}", common::free_port()),
+    )
+    .env("JANITOR_MAX_ATTEMPTS", "2");
     let daemon = Daemon::start(cmd);
     eventually(Duration::from_secs(60), "retries_exhausted", || async {
         daemon.metric("janitor_messages_dead_lettered_total{reason=\"retries_exhausted\"}") >= 1.0
@@ -206,16 +289,26 @@ async fn health_endpoints_and_publish() {
     let key = format!("{}pub/x.jpg", env.prefix);
     env.put(&env.bucket, &key).await;
     let mut publish = env.janitor();
-    publish.args(["publish", "--page-id", "pg-9", &format!("s3://{}/{key}", env.bucket)]);
+    publish.args([
+        "publish",
+        "--page-id",
+        "pg-9",
+        &format!("s3://{}/{key}", env.bucket),
+    ]);
     let (code, stdout, stderr) = env.run_cmd(publish);
     assert_eq!(code, 0, "{stderr}");
-    assert!(!stdout.trim().is_empty() && stdout.trim().lines().count() == 1, "{stdout}");
+    assert!(
+        !stdout.trim().is_empty() && stdout.trim().lines().count() == 1,
+        "{stdout}"
+    );
     let mut daemon = Daemon::start(env.janitor());
     assert_eq!(daemon.status("/healthz"), Some(200));
     assert_eq!(daemon.status("/readyz"), Some(200));
-    eventually(Duration::from_secs(30), "published message handled", || async {
-        !env.exists(&env.bucket, &key).await
-    })
+    eventually(
+        Duration::from_secs(30),
+        "published message handled",
+        || async { !env.exists(&env.bucket, &key).await },
+    )
     .await;
     let text = daemon.metrics_text();
     for name in [
@@ -231,10 +324,15 @@ async fn health_endpoints_and_publish() {
         "janitor_inflight_messages",
         "janitor_queue_messages",
     ] {
-        assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing from /metrics");
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} missing from /metrics"
+        );
     }
     daemon.signal("TERM");
-    let status = daemon.wait_exit(Duration::from_secs(15)).expect("exits after SIGTERM");
+    let status = daemon
+        .wait_exit(Duration::from_secs(15))
+        .expect("exits after SIGTERM");
     assert_eq!(status.code(), Some(0));
 }
 

@@ -5,6 +5,8 @@ pub mod acker;
 pub mod batcher;
 pub mod handle;
 pub mod heartbeat;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +38,12 @@ pub struct LoopConfig {
 
 /// Run the receive loops until `ctx.stop` is cancelled; message tasks go to `tracker`.
 /// A panicking message task or a permanent receive error cancels `fatal`.
-pub async fn run_loops(ctx: Arc<Ctx>, config: LoopConfig, tracker: TaskTracker, fatal: CancellationToken) {
+pub async fn run_loops(
+    ctx: Arc<Ctx>,
+    config: LoopConfig,
+    tracker: TaskTracker,
+    fatal: CancellationToken,
+) {
     let permits = Arc::new(Semaphore::new(config.max_inflight.max(RECEIVE_BATCH)));
     let mut loops = Vec::new();
     for id in 0..config.concurrency {
@@ -102,10 +109,16 @@ async fn receive_loop(
         if messages.is_empty() {
             continue;
         }
-        MessagesReceived { count: messages.len() }.emit();
+        MessagesReceived {
+            count: messages.len(),
+        }
+        .emit();
         if ctx.stop.is_cancelled() {
             let receipts: Vec<Receipt> = messages.iter().map(|m| m.receipt.clone()).collect();
-            let _ = ctx.queue.change_visibility_batch(&receipts, Duration::ZERO).await;
+            let _ = ctx
+                .queue
+                .change_visibility_batch(&receipts, Duration::ZERO)
+                .await;
             break;
         }
         let mut permit = permit;

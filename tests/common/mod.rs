@@ -71,7 +71,10 @@ fn wait_for_moto(endpoint: &str) {
         if ureq::get(&format!("{endpoint}/moto-api/")).call().is_ok() {
             return;
         }
-        assert!(Instant::now() < deadline, "moto did not answer at {endpoint} within 60s");
+        assert!(
+            Instant::now() < deadline,
+            "moto did not answer at {endpoint} within 60s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -97,7 +100,9 @@ async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto())
         .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .load()
         .await
 }
@@ -125,7 +130,9 @@ impl Env {
         let conf = sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&conf);
         let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build(),
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
         );
         let base = unique(name).to_lowercase();
         let dlq_url = sqs
@@ -157,7 +164,11 @@ impl Env {
             .queue_url
             .expect("queue url");
         let bucket = bucket_name(&base);
-        s3.create_bucket().bucket(&bucket).send().await.expect("create bucket");
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
         Env {
             sqs,
             s3,
@@ -171,7 +182,12 @@ impl Env {
     /// Another bucket (for multi-bucket and forbidden-bucket tests).
     pub async fn new_bucket(&self, name: &str) -> String {
         let bucket = bucket_name(&unique(name).to_lowercase());
-        self.s3.create_bucket().bucket(&bucket).send().await.expect("create bucket");
+        self.s3
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
         bucket
     }
 
@@ -187,7 +203,13 @@ impl Env {
     }
 
     pub async fn exists(&self, bucket: &str, key: &str) -> bool {
-        self.s3.head_object().bucket(bucket).key(key).send().await.is_ok()
+        self.s3
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .is_ok()
     }
 
     pub async fn keys(&self, bucket: &str) -> Vec<String> {
@@ -202,7 +224,11 @@ impl Env {
                 .send()
                 .await
                 .expect("list");
-            out.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            out.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
             token = page.next_continuation_token().map(str::to_owned);
             if token.is_none() {
                 return out;
@@ -228,7 +254,11 @@ impl Env {
                     .expect("attr"),
             );
         }
-        req.send().await.expect("send").message_id.expect("message id")
+        req.send()
+            .await
+            .expect("send")
+            .message_id
+            .expect("message id")
     }
 
     /// (visible, in flight) of a queue.
@@ -349,7 +379,10 @@ where
         if check().await {
             return;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
