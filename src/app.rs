@@ -103,7 +103,7 @@ pub async fn run(
         visibility: settings.visibility_timeout,
         max_inflight: settings.concurrency.get() * 2 * crate::worker::RECEIVE_BATCH,
     };
-    let loops = tokio::spawn(run_loops(
+    let mut loops = tokio::spawn(run_loops(
         ctx.clone(),
         loop_config,
         tracker.clone(),
@@ -136,8 +136,10 @@ pub async fn run(
     ready.set(false);
     stop.cancel();
     let drain = settings.shutdown_timeout;
+    let mut loops_done = false;
     let drained = tokio::time::timeout(drain, async {
-        let _ = loops.await;
+        let _ = (&mut loops).await;
+        loops_done = true;
         tracker.close();
         tracker.wait().await;
     })
@@ -149,14 +151,20 @@ pub async fn run(
             "drain deadline passed; handing unfinished messages back"
         );
         abandon.cancel();
+        // Receives in flight end within the long-poll wait; what they took is handed back.
+        let _ =
+            tokio::time::timeout(settings.wait_time + Duration::from_secs(10), &mut loops).await;
         tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(10), tracker.wait()).await;
     }
     background.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), background.wait()).await;
     drop(ctx);
-    let _ = batcher_task.await;
-    let _ = acker_task.await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let _ = batcher_task.await;
+        let _ = acker_task.await;
+    })
+    .await;
     http_stop.cancel();
     let _ = http_task.await;
     if failed {

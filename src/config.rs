@@ -461,7 +461,8 @@ mod tests {
 
     #[test]
     fn each_bad_value_names_its_setting() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut RunArgs)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut RunArgs)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             (
                 "JANITOR_WAIT_TIME",
                 Box::new(|a| a.wait_time = "21s".into()),

@@ -80,12 +80,12 @@ async fn receive_loop(
             p = permits.clone().acquire_many_owned(RECEIVE_BATCH as u32) => match p { Ok(p) => p, Err(_) => break },
             _ = ctx.stop.cancelled() => break,
         };
-        // A receive in flight is not cut short by shutdown (that could strand messages
-        // invisible); only the drain deadline abandons it.
-        let received = tokio::select! {
-            r = ctx.queue.receive(RECEIVE_BATCH as u8, config.wait, config.visibility) => r,
-            _ = ctx.abandon.cancelled() => break,
-        };
+        // A receive in flight is never cut short (dropping it could strand the messages it
+        // took, invisible); what it returns after shutdown started is handed back at once.
+        let received = ctx
+            .queue
+            .receive(RECEIVE_BATCH as u8, config.wait, config.visibility)
+            .await;
         let messages = match received {
             Ok(m) => {
                 backoff = loop_backoff().build();
