@@ -24,6 +24,7 @@ TOOLS_ROOT="${ROOT}/.cache/tools"
 # Kubernetes API version the manifests are validated against.
 K8S_VERSION="1.33.0"
 
+export PYTHONDONTWRITEBYTECODE=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export PIP_NO_INPUT=1
 export CKV_SKIP_PACKAGE_UPDATE_CHECK=true
@@ -166,7 +167,11 @@ check_settings() {
 }
 
 check_python() {
-  python -m py_compile scripts/check_settings.py scripts/check_terraform.py scripts/publish_example.py
+  # compile() rather than py_compile: no __pycache__ in the work tree.
+  local f
+  for f in scripts/*.py; do
+    python -c 'import sys; compile(open(sys.argv[1], encoding="utf-8").read(), sys.argv[1], "exec")' "${f}"
+  done
   python scripts/publish_example.py --help >/dev/null
   echo "scripts/*.py compile; publish_example.py --help runs"
 }

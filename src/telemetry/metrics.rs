@@ -21,6 +21,7 @@ pub const SWEEP_SCANNED: &str = "janitor_sweep_objects_scanned_total";
 pub const SWEEP_LAST_SUCCESS: &str = "janitor_sweep_last_success_timestamp_seconds";
 pub const BUILD_INFO: &str = "janitor_build_info";
 pub const DELETE_BATCH_KEYS: &str = "janitor_delete_batch_keys";
+pub const QUEUE_OLDEST_AGE: &str = "janitor_queue_oldest_age_seconds";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,

@@ -106,13 +106,18 @@ async fn receive_loop(
                 break;
             }
         };
+        let now = std::time::SystemTime::now();
+        MessagesReceived {
+            count: messages.len(),
+            oldest_age: messages
+                .iter()
+                .filter_map(|m| m.sent_at.and_then(|t| now.duration_since(t).ok()))
+                .max(),
+        }
+        .emit();
         if messages.is_empty() {
             continue;
         }
-        MessagesReceived {
-            count: messages.len(),
-        }
-        .emit();
         if ctx.stop.is_cancelled() {
             let receipts: Vec<Receipt> = messages.iter().map(|m| m.receipt.clone()).collect();
             let _ = ctx
