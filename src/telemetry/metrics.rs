@@ -119,6 +119,10 @@ fn zero_init() {
         metrics::counter!(SWEEPS, "outcome" => outcome).absolute(0);
     }
     metrics::counter!(SWEEP_SCANNED).absolute(0);
+    // Histograms render only once they hold a sample; registering them here is harmless and
+    // keeps the handles warm.
+    let _ = metrics::histogram!(MESSAGE_LATENCY);
+    let _ = metrics::histogram!(SWEEP_DURATION);
     metrics::gauge!(INFLIGHT).set(0.0);
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
