@@ -79,8 +79,12 @@ pub fn parse_duration(setting: &'static str, raw: &str) -> Result<Duration, Conf
     if raw == "0" {
         return Ok(Duration::ZERO);
     }
-    humantime::parse_duration(raw)
-        .map_err(|e| bad(setting, format!("{e} (got {raw:?}; use e.g. 500ms, 20s, 5m, 1h, 7d)")))
+    humantime::parse_duration(raw).map_err(|e| {
+        bad(
+            setting,
+            format!("{e} (got {raw:?}; use e.g. 500ms, 20s, 5m, 1h, 7d)"),
+        )
+    })
 }
 
 /// `true/false`, `1/0`, `yes/no`, `on/off` (case-insensitive).
@@ -103,7 +107,10 @@ fn parse_count<T: std::str::FromStr>(
         .parse()
         .map_err(|_| bad(setting, format!("expected a whole number, got {raw:?}")))?;
     if !(min..=max).contains(&n) {
-        return Err(bad(setting, format!("must be between {min} and {max}, got {n}")));
+        return Err(bad(
+            setting,
+            format!("must be between {min} and {max}, got {n}"),
+        ));
     }
     n.to_string()
         .parse()
@@ -119,9 +126,13 @@ fn whole_seconds(setting: &'static str, d: Duration, raw: &str) -> Result<Durati
 
 fn queue_url(setting: &'static str, raw: &str) -> Result<String, ConfigError> {
     let raw = raw.trim();
-    let parsed = url::Url::parse(raw).map_err(|e| bad(setting, format!("not a URL ({e}): {raw:?}")))?;
+    let parsed =
+        url::Url::parse(raw).map_err(|e| bad(setting, format!("not a URL ({e}): {raw:?}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(bad(setting, format!("expected an http(s) queue URL, got {raw:?}")));
+        return Err(bad(
+            setting,
+            format!("expected an http(s) queue URL, got {raw:?}"),
+        ));
     }
     Ok(raw.to_owned())
 }
@@ -138,7 +149,10 @@ fn log_format(raw: &str) -> Result<LogFormat, ConfigError> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "json" => Ok(LogFormat::Json),
         "text" => Ok(LogFormat::Text),
-        other => Err(bad("JANITOR_LOG_FORMAT", format!("expected json or text, got {other:?}"))),
+        other => Err(bad(
+            "JANITOR_LOG_FORMAT",
+            format!("expected json or text, got {other:?}"),
+        )),
     }
 }
 
@@ -151,7 +165,10 @@ pub fn log_format_only(raw: &str) -> Result<LogFormat, ConfigError> {
 pub fn required_queue_url(raw: Option<&str>) -> Result<String, ConfigError> {
     match raw {
         Some(v) if !v.trim().is_empty() => queue_url("JANITOR_QUEUE_URL", v),
-        _ => Err(bad("JANITOR_QUEUE_URL", "required (set it or pass --queue-url)")),
+        _ => Err(bad(
+            "JANITOR_QUEUE_URL",
+            "required (set it or pass --queue-url)",
+        )),
     }
 }
 
@@ -181,7 +198,9 @@ fn s3_endpoint() -> Result<Option<S3Endpoint>, ConfigError> {
             } else {
                 "AWS_ENDPOINT_URL"
             };
-            return S3Endpoint::parse(v.trim()).map(Some).map_err(|e| bad(name, e));
+            return S3Endpoint::parse(v.trim())
+                .map(Some)
+                .map_err(|e| bad(name, e));
         }
     }
     Ok(None)
@@ -205,14 +224,23 @@ pub fn common(args: &CommonArgs) -> Result<Common, ConfigError> {
         .map(str::to_owned)
         .collect();
     if buckets.is_empty() {
-        return Err(bad("JANITOR_BUCKETS", "required: a comma-separated list of bucket names"));
+        return Err(bad(
+            "JANITOR_BUCKETS",
+            "required: a comma-separated list of bucket names",
+        ));
     }
     if let Some(b) = buckets.iter().find(|b| !valid_bucket_name(b)) {
-        return Err(bad("JANITOR_BUCKETS", format!("not a valid S3 bucket name: {b:?}")));
+        return Err(bad(
+            "JANITOR_BUCKETS",
+            format!("not a valid S3 bucket name: {b:?}"),
+        ));
     }
     let prefix = prefix(args.prefix.as_deref())?;
     if prefix.len() > 1024 || prefix.chars().any(char::is_control) {
-        return Err(bad("JANITOR_PREFIX", "must be at most 1024 bytes with no control characters"));
+        return Err(bad(
+            "JANITOR_PREFIX",
+            "must be at most 1024 bytes with no control characters",
+        ));
     }
     let force_path_style = match &args.s3_force_path_style {
         Some(v) => parse_bool("JANITOR_S3_FORCE_PATH_STYLE", v)?,
@@ -243,7 +271,10 @@ fn lease(common: &Common) -> Result<LeaseLocation, ConfigError> {
             .ok_or_else(|| bad("JANITOR_BUCKETS", "required"))?,
     };
     if !valid_bucket_name(&bucket) {
-        return Err(bad("JANITOR_SWEEP_LEASE_BUCKET", format!("not a valid bucket name: {bucket:?}")));
+        return Err(bad(
+            "JANITOR_SWEEP_LEASE_BUCKET",
+            format!("not a valid bucket name: {bucket:?}"),
+        ));
     }
     let key = match std::env::var("JANITOR_SWEEP_LEASE_KEY") {
         Ok(k) if !k.trim().is_empty() => k.trim().to_owned(),
@@ -279,31 +310,45 @@ pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
     let wait_time = parse_duration("JANITOR_WAIT_TIME", &args.wait_time)?;
     let wait_time = whole_seconds("JANITOR_WAIT_TIME", wait_time, &args.wait_time)?;
     if wait_time > Duration::from_secs(20) {
-        return Err(bad("JANITOR_WAIT_TIME", format!("must be between 0s and 20s, got {:?}", args.wait_time)));
+        return Err(bad(
+            "JANITOR_WAIT_TIME",
+            format!("must be between 0s and 20s, got {:?}", args.wait_time),
+        ));
     }
     let visibility = parse_duration("JANITOR_VISIBILITY_TIMEOUT", &args.visibility_timeout)?;
-    let visibility = whole_seconds("JANITOR_VISIBILITY_TIMEOUT", visibility, &args.visibility_timeout)?;
+    let visibility = whole_seconds(
+        "JANITOR_VISIBILITY_TIMEOUT",
+        visibility,
+        &args.visibility_timeout,
+    )?;
     if !(Duration::from_secs(2)..=Duration::from_secs(43_200)).contains(&visibility) {
         return Err(bad(
             "JANITOR_VISIBILITY_TIMEOUT",
-            format!("must be between 2s and 12h, got {:?}", args.visibility_timeout),
+            format!(
+                "must be between 2s and 12h, got {:?}",
+                args.visibility_timeout
+            ),
         ));
     }
     let max_attempts = parse_count("JANITOR_MAX_ATTEMPTS", &args.max_attempts, 1, 1000)?;
     let interval = parse_duration("JANITOR_SWEEP_INTERVAL", &args.sweep_interval)?;
     let sweep_max_age = max_age("JANITOR_SWEEP_MAX_AGE", &args.sweep_max_age)?;
-    let http_addr = args
-        .http_addr
-        .trim()
-        .parse()
-        .map_err(|_| bad("JANITOR_HTTP_ADDR", format!("expected HOST:PORT, got {:?}", args.http_addr)))?;
+    let http_addr = args.http_addr.trim().parse().map_err(|_| {
+        bad(
+            "JANITOR_HTTP_ADDR",
+            format!("expected HOST:PORT, got {:?}", args.http_addr),
+        )
+    })?;
     let shutdown_timeout = parse_duration("JANITOR_SHUTDOWN_TIMEOUT", &args.shutdown_timeout)?;
     if shutdown_timeout > Duration::from_secs(3600) {
         return Err(bad("JANITOR_SHUTDOWN_TIMEOUT", "must be at most 1h"));
     }
     let poll = parse_duration("JANITOR_QUEUE_POLL_INTERVAL", &args.queue_poll_interval)?;
     if !poll.is_zero() && poll < Duration::from_millis(100) {
-        return Err(bad("JANITOR_QUEUE_POLL_INTERVAL", "must be 0 (off) or at least 100ms"));
+        return Err(bad(
+            "JANITOR_QUEUE_POLL_INTERVAL",
+            "must be 0 (off) or at least 100ms",
+        ));
     }
     let lease = lease(&common)?;
     Ok(RunSettings {
@@ -399,7 +444,10 @@ fn reasons(raw: &[String]) -> Result<Vec<Reason>, ConfigError> {
     for r in raw {
         let reason = Reason::parse(r.trim()).ok_or_else(|| {
             let known: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
-            bad("--reason", format!("unknown reason {r:?}; expected one of {}", known.join(", ")))
+            bad(
+                "--reason",
+                format!("unknown reason {r:?}; expected one of {}", known.join(", ")),
+            )
         })?;
         if !out.contains(&reason) {
             out.push(reason);
@@ -410,12 +458,17 @@ fn reasons(raw: &[String]) -> Result<Vec<Reason>, ConfigError> {
 
 /// `--rate`: messages per second, 0.1 to 10000.
 fn rate(raw: &str) -> Result<f64, ConfigError> {
-    let r: f64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| bad("--rate", format!("expected messages per second, e.g. 50 or 0.5, got {raw:?}")))?;
+    let r: f64 = raw.trim().parse().map_err(|_| {
+        bad(
+            "--rate",
+            format!("expected messages per second, e.g. 50 or 0.5, got {raw:?}"),
+        )
+    })?;
     if !r.is_finite() || !(0.1..=10_000.0).contains(&r) {
-        return Err(bad("--rate", format!("must be between 0.1 and 10000 messages per second, got {raw:?}")));
+        return Err(bad(
+            "--rate",
+            format!("must be between 0.1 and 10000 messages per second, got {raw:?}"),
+        ));
     }
     Ok(r)
 }
@@ -430,12 +483,21 @@ pub fn replay(args: &ReplayArgs) -> Result<(DlqCommon, ReplaySettings), ConfigEr
     let rate = args.rate.as_deref().map(rate).transpose()?;
     let idle = parse_duration("--idle-timeout", &args.idle_timeout)?;
     if !(Duration::from_secs(1)..=Duration::from_secs(300)).contains(&idle) {
-        return Err(bad("--idle-timeout", format!("must be between 1s and 5m, got {:?}", args.idle_timeout)));
+        return Err(bad(
+            "--idle-timeout",
+            format!("must be between 1s and 5m, got {:?}", args.idle_timeout),
+        ));
     }
     let hold = parse_duration("--visibility-timeout", &args.visibility_timeout)?;
     let hold = whole_seconds("--visibility-timeout", hold, &args.visibility_timeout)?;
     if !(Duration::from_secs(2)..=Duration::from_secs(43_200)).contains(&hold) {
-        return Err(bad("--visibility-timeout", format!("must be between 2s and 12h, got {:?}", args.visibility_timeout)));
+        return Err(bad(
+            "--visibility-timeout",
+            format!(
+                "must be between 2s and 12h, got {:?}",
+                args.visibility_timeout
+            ),
+        ));
     }
     // A received message waits at most about max(1 s, 1/rate) for its turn to be sent.
     if let Some(r) = rate {
@@ -475,11 +537,20 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("X", "500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            parse_duration("X", "500ms").unwrap(),
+            Duration::from_millis(500)
+        );
         assert_eq!(parse_duration("X", "20s").unwrap(), Duration::from_secs(20));
         assert_eq!(parse_duration("X", "5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("X", "1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_duration("X", "7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(
+            parse_duration("X", "1h").unwrap(),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            parse_duration("X", "7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
         assert_eq!(parse_duration("X", "0").unwrap(), Duration::ZERO);
         let e = parse_duration("JANITOR_WAIT_TIME", "soon").unwrap_err();
         assert_eq!(e.setting, "JANITOR_WAIT_TIME");
@@ -540,21 +611,61 @@ mod tests {
 
     #[test]
     fn each_bad_value_names_its_setting() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut RunArgs)>)> = vec![
-            ("JANITOR_WAIT_TIME", Box::new(|a| a.wait_time = "21s".into())),
-            ("JANITOR_WAIT_TIME", Box::new(|a| a.wait_time = "1500ms".into())),
-            ("JANITOR_VISIBILITY_TIMEOUT", Box::new(|a| a.visibility_timeout = "1s".into())),
-            ("JANITOR_CONCURRENCY", Box::new(|a| a.concurrency = "0".into())),
-            ("JANITOR_MAX_ATTEMPTS", Box::new(|a| a.max_attempts = "x".into())),
-            ("JANITOR_HTTP_ADDR", Box::new(|a| a.http_addr = "nowhere".into())),
-            ("JANITOR_SWEEP_MAX_AGE", Box::new(|a| a.sweep_max_age = "0".into())),
-            ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = Some("not a url".into()))),
+        type Mutation = Box<dyn Fn(&mut RunArgs)>;
+        let cases: Vec<(&str, Mutation)> = vec![
+            (
+                "JANITOR_WAIT_TIME",
+                Box::new(|a| a.wait_time = "21s".into()),
+            ),
+            (
+                "JANITOR_WAIT_TIME",
+                Box::new(|a| a.wait_time = "1500ms".into()),
+            ),
+            (
+                "JANITOR_VISIBILITY_TIMEOUT",
+                Box::new(|a| a.visibility_timeout = "1s".into()),
+            ),
+            (
+                "JANITOR_CONCURRENCY",
+                Box::new(|a| a.concurrency = "0".into()),
+            ),
+            (
+                "JANITOR_MAX_ATTEMPTS",
+                Box::new(|a| a.max_attempts = "x".into()),
+            ),
+            (
+                "JANITOR_HTTP_ADDR",
+                Box::new(|a| a.http_addr = "nowhere".into()),
+            ),
+            (
+                "JANITOR_SWEEP_MAX_AGE",
+                Box::new(|a| a.sweep_max_age = "0".into()),
+            ),
+            (
+                "JANITOR_QUEUE_URL",
+                Box::new(|a| a.common.queue_url = Some("not a url".into())),
+            ),
             ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = None)),
-            ("JANITOR_BUCKETS", Box::new(|a| a.common.buckets = Some(" , ".into()))),
-            ("JANITOR_BUCKETS", Box::new(|a| a.common.buckets = Some("Bad_Bucket".into()))),
-            ("JANITOR_LOG_FORMAT", Box::new(|a| a.common.log_format = "xml".into())),
-            ("JANITOR_AUDIT", Box::new(|a| a.common.audit = "loud".into())),
-            ("JANITOR_DRY_RUN", Box::new(|a| a.dry_run = Some("perhaps".into()))),
+            (
+                "JANITOR_BUCKETS",
+                Box::new(|a| a.common.buckets = Some(" , ".into())),
+            ),
+            (
+                "JANITOR_BUCKETS",
+                Box::new(|a| a.common.buckets = Some("Bad_Bucket".into())),
+            ),
+            (
+                "JANITOR_LOG_FORMAT",
+                Box::new(|a| a.common.log_format = "xml".into()),
+            ),
+            (
+                "JANITOR_AUDIT",
+                Box::new(|a| a.common.audit = "loud".into()),
+            ),
+            (
+                "JANITOR_DRY_RUN",
+                Box::new(|a| a.dry_run = Some("perhaps".into())),
+            ),
         ];
         for (setting, mutate) in cases {
             let mut a = run_args();
@@ -599,12 +710,19 @@ mod tests {
         assert_eq!(s.options.idle, Duration::from_secs(5));
         let mut a = replay_args();
         a.max = Some("1000".into());
-        a.reasons = vec!["delete_rejected".into(), "invalid_url".into(), "delete_rejected".into()];
+        a.reasons = vec![
+            "delete_rejected".into(),
+            "invalid_url".into(),
+            "delete_rejected".into(),
+        ];
         a.rate = Some("0.5".into());
         a.to = Some("http://127.0.0.1:5000/123456789012/other".into());
         let (_, s) = replay(&a).unwrap();
         assert_eq!(s.options.max, Some(1000));
-        assert_eq!(s.options.reasons, [Reason::DeleteRejected, Reason::InvalidUrl]);
+        assert_eq!(
+            s.options.reasons,
+            [Reason::DeleteRejected, Reason::InvalidUrl]
+        );
         assert_eq!(s.options.rate, Some(0.5));
         assert!(s.to.is_some());
     }
@@ -615,17 +733,26 @@ mod tests {
         let cases: Vec<(&str, Mutate)> = vec![
             ("--max", Box::new(|a| a.max = Some("0".into()))),
             ("--max", Box::new(|a| a.max = Some("ten".into()))),
-            ("--reason", Box::new(|a| a.reasons = vec!["delete_rejected".into(), "oops".into()])),
+            (
+                "--reason",
+                Box::new(|a| a.reasons = vec!["delete_rejected".into(), "oops".into()]),
+            ),
             ("--rate", Box::new(|a| a.rate = Some("0".into()))),
             ("--rate", Box::new(|a| a.rate = Some("NaN".into()))),
             ("--rate", Box::new(|a| a.rate = Some("fast".into()))),
             ("--to", Box::new(|a| a.to = Some("queue".into()))),
             ("--idle-timeout", Box::new(|a| a.idle_timeout = "0".into())),
-            ("--visibility-timeout", Box::new(|a| a.visibility_timeout = "1s".into())),
-            ("--visibility-timeout", Box::new(|a| {
-                a.rate = Some("0.1".into());
-                a.visibility_timeout = "10s".into();
-            })),
+            (
+                "--visibility-timeout",
+                Box::new(|a| a.visibility_timeout = "1s".into()),
+            ),
+            (
+                "--visibility-timeout",
+                Box::new(|a| {
+                    a.rate = Some("0.1".into());
+                    a.visibility_timeout = "10s".into();
+                }),
+            ),
             ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = None)),
         ];
         for (setting, mutate) in cases {

@@ -37,8 +37,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
 }
 
 fn start_telemetry(format: LogFormat, audit: bool) {
-    telemetry::init_tracing(format);
     telemetry::set_audit(audit);
+    telemetry::init_tracing(format);
 }
 
 fn dispatch(cli: Cli) -> Result<(), AppError> {
@@ -46,23 +46,32 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
         Command::Run(args) => {
             let settings = config::run(&args)?;
             start_telemetry(settings.common.log_format, settings.common.audit);
-            let handle = telemetry::metrics::install()
-                .map_err(|e| AppError::Runtime(format!("cannot install the metrics recorder: {e}")))?;
+            let handle = telemetry::metrics::install().map_err(|e| {
+                AppError::Runtime(format!("cannot install the metrics recorder: {e}"))
+            })?;
             runtime()?.block_on(app::run(settings, shutdown::signal(), Some(handle)))
         }
         Command::Sweep(args) => {
             let (common, settings) = config::sweep(&args)?;
             start_telemetry(common.log_format, common.audit);
             runtime()?.block_on(async {
-                let conf = image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
-                let store: Arc<dyn ObjectStore> = Arc::new(S3Store::from_conf(&conf, common.force_path_style));
+                let conf =
+                    image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
+                let store: Arc<dyn ObjectStore> =
+                    Arc::new(S3Store::from_conf(&conf, common.force_path_style));
                 let report = sweeper::sweep_once(store, &common.policy, &settings)
                     .await
                     .map_err(|e| AppError::Runtime(format!("sweep failed: {e}")))?;
                 if settings.dry_run {
-                    println!("would sweep {} objects (scanned {})", report.deleted, report.scanned);
+                    println!(
+                        "would sweep {} objects (scanned {})",
+                        report.deleted, report.scanned
+                    );
                 } else {
-                    println!("swept {} objects (scanned {})", report.deleted, report.scanned);
+                    println!(
+                        "swept {} objects (scanned {})",
+                        report.deleted, report.scanned
+                    );
                 }
                 Ok(())
             })
@@ -82,7 +91,8 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
             let queue_url = config::required_queue_url(args.queue_url.as_deref())?;
             start_telemetry(format, true);
             runtime()?.block_on(async {
-                let conf = image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
+                let conf =
+                    image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
                 let queue = SqsQueue::from_conf(&conf, queue_url);
                 let id = image_janitor::publish::publish(
                     &queue,
@@ -98,4 +108,3 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
         }
     }
 }
-

@@ -16,8 +16,12 @@ pub async fn run(
     settings: SweepSettings,
     stop: CancellationToken,
 ) {
-    let Some(interval) = settings.interval else { return };
-    let first = interval.mul_f64(0.1 + fastrand::f64() * 0.2).min(Duration::from_secs(300));
+    let Some(interval) = settings.interval else {
+        return;
+    };
+    let first = interval
+        .mul_f64(0.1 + fastrand::f64() * 0.2)
+        .min(Duration::from_secs(300));
     let mut next = tokio::time::Instant::now() + first;
     loop {
         tokio::select! {
@@ -33,7 +37,15 @@ pub async fn run(
             Ok(r) => ("ok", r.scanned, r.deleted, None),
             Err(e) => ("error", 0, 0, Some(e.to_string())),
         };
-        SweepFinished { outcome, scanned, deleted, elapsed: started.elapsed(), dry_run: settings.dry_run, error: error.as_deref() }.emit();
+        SweepFinished {
+            outcome,
+            scanned,
+            deleted,
+            elapsed: started.elapsed(),
+            dry_run: settings.dry_run,
+            error: error.as_deref(),
+        }
+        .emit();
         next = tokio::time::Instant::now() + interval;
     }
 }
