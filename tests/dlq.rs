@@ -5,6 +5,7 @@
 //! second at a depth of 1,000), so the rate test uses 300 messages at 100/s instead of the
 //! issue's 1,000 at 200/s; it checks the same thing (pacing over a multi-batch run).
 
+#[allow(unused_imports)] // the harness re-exports Daemon, which these tests do not need
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
