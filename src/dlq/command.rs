@@ -9,7 +9,7 @@ use super::progress::Progress;
 use super::render;
 use super::replay::replay as replay_queue;
 use crate::app::{resolve_dlq, AppError};
-use crate::config::{DlqCommon, PeekSettings, ReplaySettings};
+use crate::config::{ConfigError, DlqCommon, PeekSettings, ReplaySettings};
 use crate::queue::sqs::SqsQueue;
 use crate::queue::Queue;
 use crate::telemetry::events::DlqReplayFinished;
@@ -54,6 +54,12 @@ pub async fn peek(common: &DlqCommon, settings: &PeekSettings) -> Result<(), App
 pub async fn replay(common: &DlqCommon, settings: &ReplaySettings) -> Result<(), AppError> {
     let (main, dlq) = connect(common).await?;
     let target = match &settings.to {
+        Some(url) if url == dlq.url() => {
+            return Err(AppError::Config(ConfigError {
+                setting: "--to",
+                problem: format!("{url} is the dead-letter queue itself"),
+            }))
+        }
         Some(url) => main.sibling(url.clone()),
         None => main,
     };

@@ -85,7 +85,12 @@ pub fn table(messages: &[DlqMessage]) -> String {
         let images = match m.image_urls.as_slice() {
             [] => "-".to_string(),
             [one] => one.clone(),
-            [first, rest @ ..] => format!("{first} (+{})", rest.len()),
+            [first, rest @ ..] => {
+                // Keep the count visible when the URL is cut.
+                let more = format!(" (+{})", rest.len());
+                let room = COLUMNS[5].1.saturating_sub(more.chars().count());
+                format!("{}{more}", fit(&clean(first), room))
+            }
         };
         let cells = vec![
             m.message_id.clone(),
@@ -240,6 +245,13 @@ mod tests {
             Some(reason_col)
         );
         assert!(lines[1].contains("s3://b/k/0.jpg (+4)"));
+        let mut wide = sample();
+        wide.image_urls = vec![format!("s3://b/{}", "k".repeat(100)), "s3://b/2".into()];
+        let t = table(&[wide]);
+        assert!(
+            t.lines().nth(1).is_some_and(|l| l.contains("… (+1)")),
+            "{t}"
+        );
         assert!(lines[1].contains("AccessDenied on keep-images/a.jpg"));
         assert!(!t.contains('\u{1b}'));
     }
