@@ -45,7 +45,10 @@ fn urls(env: &Env, keys: &[String]) -> Vec<String> {
 
 async fn left(env: &Env, keys: &[String]) -> Vec<String> {
     let present: HashSet<String> = env.keys(&env.bucket).await.into_iter().collect();
-    keys.iter().filter(|k| present.contains(*k)).cloned().collect()
+    keys.iter()
+        .filter(|k| present.contains(*k))
+        .cloned()
+        .collect()
 }
 
 fn dead_lettered(daemon: &Daemon) -> f64 {
@@ -116,7 +119,10 @@ async fn proxy_faults_look_like_aws_to_the_sdk() {
         let rule = proxy.add(Rule::s3(fault).operation("DeleteObjects"));
         let err = delete().send().await.expect_err("injected");
         assert_eq!(err.code(), Some(code), "{err:?}");
-        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(status));
+        assert_eq!(
+            err.raw_response().map(|r| r.status().as_u16()),
+            Some(status)
+        );
         proxy.remove(rule);
     }
     for (fault, code) in [
@@ -140,7 +146,10 @@ async fn proxy_faults_look_like_aws_to_the_sdk() {
         .send()
         .await
         .expect_err("reset");
-    assert!(err.as_service_error().is_none(), "a transport error: {err:?}");
+    assert!(
+        err.as_service_error().is_none(),
+        "a transport error: {err:?}"
+    );
     proxy.remove(rule);
 
     let rule = proxy.add(Rule::s3(Fault::Latency(Duration::from_millis(400))));
@@ -161,7 +170,10 @@ async fn proxy_faults_look_like_aws_to_the_sdk() {
         .map(|e| (e.key().unwrap_or("").into(), e.code().unwrap_or("").into()))
         .collect();
     assert_eq!(errors, vec![(keys[1].clone(), "AccessDenied".into())]);
-    assert!(!env.exists(&env.bucket, &keys[0]).await, "allowed key deleted");
+    assert!(
+        !env.exists(&env.bucket, &keys[0]).await,
+        "allowed key deleted"
+    );
     assert!(env.exists(&env.bucket, &keys[1]).await, "denied key kept");
     assert_eq!(
         proxy.denied_requests(),
@@ -200,10 +212,17 @@ async fn s3_outage_with_sqs_errors_retries_until_everything_is_deleted() {
     ));
     assert!(left(&env, &all).await.is_empty(), "every object deleted");
     assert_eq!(env.depth(&env.queue_url).await, (0, 0), "main queue empty");
-    assert_eq!(env.depth(&env.dlq_url).await, (0, 0), "nothing dead-lettered");
+    assert_eq!(
+        env.depth(&env.dlq_url).await,
+        (0, 0),
+        "nothing dead-lettered"
+    );
     assert_eq!(dead_lettered(&daemon), 0.0);
     let m = daemon.metrics();
-    let retried = m.get("janitor_messages_retried_total").copied().unwrap_or(0.0);
+    let retried = m
+        .get("janitor_messages_retried_total")
+        .copied()
+        .unwrap_or(0.0);
     let transient = m
         .get("janitor_delete_errors_total{class=\"transient\"}")
         .copied()
@@ -212,7 +231,10 @@ async fn s3_outage_with_sqs_errors_retries_until_everything_is_deleted() {
     assert!(transient > 0.0, "transient delete errors counted: {m:?}");
     let injected = proxy.injected();
     assert!(injected.get("s3:DeleteObjects").copied().unwrap_or(0) > 0);
-    assert!(injected.keys().any(|k| k.starts_with("sqs:")), "{injected:?}");
+    assert!(
+        injected.keys().any(|k| k.starts_with("sqs:")),
+        "{injected:?}"
+    );
     assert_still_running(&mut daemon);
 }
 
@@ -269,9 +291,19 @@ async fn per_key_access_denied_dead_letters_exactly_the_messages_naming_denied_k
         .filter(|i| !bad.contains(i))
         .flat_map(|i| msgs[i].clone())
         .collect();
-    assert!(left(&env, &good).await.is_empty(), "the others' objects deleted");
-    let denied: Vec<String> = bad.iter().map(|i| format!("{denied_prefix}{i}.jpg")).collect();
-    assert_eq!(left(&env, &denied).await.len(), 3, "denied objects still there");
+    assert!(
+        left(&env, &good).await.is_empty(),
+        "the others' objects deleted"
+    );
+    let denied: Vec<String> = bad
+        .iter()
+        .map(|i| format!("{denied_prefix}{i}.jpg"))
+        .collect();
+    assert_eq!(
+        left(&env, &denied).await.len(),
+        3,
+        "denied objects still there"
+    );
     // The denials arrived in batches shared with messages that completed.
     let good: HashSet<&String> = good.iter().collect();
     assert!(
@@ -306,7 +338,11 @@ async fn endpoints_unreachable_for_10s_back_off_and_recover() {
     let t0 = Instant::now();
     // Work arrives during the outage (sent straight to moto).
     let during_msgs = load(&env, "during", 10, 2).await;
-    assert_eq!(daemon.status("/readyz"), Some(200), "readiness is not tied to AWS reachability");
+    assert_eq!(
+        daemon.status("/readyz"),
+        Some(200),
+        "readiness is not tied to AWS reachability"
+    );
     // The outage lasts as long as it lasts: this waits for the fault window, not for a result.
     tokio::time::sleep_until((t0 + outage).into()).await;
     let after = proxy.counts();
@@ -316,15 +352,27 @@ async fn endpoints_unreachable_for_10s_back_off_and_recover() {
         .filter(|(_, v)| *v > 0)
         .collect();
     let total: u64 = during.values().sum();
-    progress(&format!("unreachable 10s: {total} requests/connections: {during:?}"));
+    progress(&format!(
+        "unreachable 10s: {total} requests/connections: {during:?}"
+    ));
     // 4 receive loops backing off from 250 ms (×3 SDK attempts), the depth poller every 1 s,
     // heartbeats: well under 200. A hot loop makes thousands.
-    assert!(total <= 200, "no hot loop during the outage: {total} ({during:?})");
+    assert!(
+        total <= 200,
+        "no hot loop during the outage: {total} ({during:?})"
+    );
 
-    let all: Vec<String> = before_msgs.iter().chain(&during_msgs).flatten().cloned().collect();
-    eventually(Duration::from_secs(90), "messages sent during the outage acked", || async {
-        daemon.metric("janitor_messages_acked_total") >= 20.0
-    })
+    let all: Vec<String> = before_msgs
+        .iter()
+        .chain(&during_msgs)
+        .flatten()
+        .cloned()
+        .collect();
+    eventually(
+        Duration::from_secs(90),
+        "messages sent during the outage acked",
+        || async { daemon.metric("janitor_messages_acked_total") >= 20.0 },
+    )
     .await;
     assert!(left(&env, &all).await.is_empty(), "every object deleted");
     assert_eq!(env.depth(&env.queue_url).await, (0, 0));
@@ -359,7 +407,11 @@ async fn slow_s3_with_short_visibility_processes_each_message_once() {
     );
     let per_key = proxy.deleted_key_counts();
     for k in &all {
-        assert_eq!(per_key.get(k), Some(&1), "{k} named in exactly one DeleteObjects");
+        assert_eq!(
+            per_key.get(k),
+            Some(&1),
+            "{k} named in exactly one DeleteObjects"
+        );
     }
     assert!(
         proxy.count("sqs:ChangeMessageVisibilityBatch") > 0,

@@ -354,11 +354,18 @@ async fn forward(
         Err(e) => return bad_gateway(&format!("bad upstream uri: {e}")),
     }
     // The body is buffered: frame it with a Content-Length of its own.
-    for h in ["content-length", "transfer-encoding", "expect", "connection"] {
+    for h in [
+        "content-length",
+        "transfer-encoding",
+        "expect",
+        "connection",
+    ] {
         parts.headers.remove(h);
     }
     if !body.is_empty() || matches!(parts.method.as_str(), "POST" | "PUT") {
-        parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        parts
+            .headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
     let resp = match client
         .request(Request::from_parts(parts, Full::new(body)))
@@ -433,10 +440,7 @@ impl AsyncWrite for Conn {
         Pin::new(&mut self.stream).poll_flush(cx)
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }

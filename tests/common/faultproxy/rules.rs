@@ -199,7 +199,12 @@ pub fn error_response(fault: Fault, op: &Op) -> Option<Response<Full<Bytes>>> {
 }
 
 /// An S3 REST error: an XML `<Error>` document, as S3 sends it.
-fn s3_error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response<Full<Bytes>> {
+fn s3_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId><HostId>faultproxy</HostId></Error>"
     );

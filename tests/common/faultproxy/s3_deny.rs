@@ -107,5 +107,7 @@ pub fn merge(upstream: Option<&[u8]>, denied: &[String]) -> Result<String, Strin
 
 fn to_xml<T: Serialize>(value: &T) -> Result<String, String> {
     let body = quick_xml::se::to_string(value).map_err(|e| e.to_string())?;
-    Ok(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}"))
+    Ok(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}"
+    ))
 }
