@@ -420,3 +420,37 @@ async fn slow_s3_with_short_visibility_processes_each_message_once() {
     );
     assert_still_running(&mut daemon);
 }
+
+/// `JANITOR_WAIT_TIME=0` (short polling, allowed by the contract) on an empty queue: each
+/// receive loop must pause between empty receives instead of spinning on ReceiveMessage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_polling_an_empty_queue_does_not_hot_loop() {
+    let env = Env::fresh("idle").await;
+    let proxy = FaultProxy::start(common::moto());
+    let mut cmd = janitor_via(&env, &proxy);
+    cmd.env("JANITOR_WAIT_TIME", "0s")
+        .env("JANITOR_QUEUE_POLL_INTERVAL", "30s");
+    let mut daemon = Daemon::start(cmd);
+    let before = proxy.count("sqs:ReceiveMessage");
+    let window = Duration::from_secs(3);
+    // A measurement window, not synchronisation: count requests over a fixed time.
+    tokio::time::sleep(window).await;
+    let receives = proxy.count("sqs:ReceiveMessage") - before;
+    progress(&format!(
+        "idle short polling: {receives} ReceiveMessage in {window:?}"
+    ));
+    // 4 loops, one empty receive per loop per idle pause (1 s): about 12; a spin makes hundreds.
+    assert!(
+        receives <= 24,
+        "{receives} ReceiveMessage in {window:?} on an empty queue"
+    );
+
+    // And it still picks up work promptly.
+    let msgs = load(&env, "idle", 5, 1).await;
+    eventually(Duration::from_secs(20), "messages acked", || async {
+        daemon.metric("janitor_messages_acked_total") >= 5.0
+    })
+    .await;
+    assert!(left(&env, &msgs.concat()).await.is_empty());
+    assert_still_running(&mut daemon);
+}
