@@ -18,6 +18,8 @@
 #   --concurrency C     receive loops, both workers     [BENCH_CONCURRENCY, 4]
 #   --wait S            long-poll seconds, both workers [BENCH_WAIT, 20]
 #   --max-visible V     feeder keeps <= V visible       [BENCH_MAX_VISIBLE, 100]
+#   --backlog           queue all N before starting each worker (the floor's case: full
+#                       receives), instead of feeding waves of <= V visible
 #   --only ours|seed    run one side only
 #   --json FILE         write raw results (default .cache/bench/results.json)
 #   --svg FILE          also write a chart (messages drained over time)
@@ -32,6 +34,7 @@ concurrency="${BENCH_CONCURRENCY:-4}"
 wait_s="${BENCH_WAIT:-20}"
 max_visible="${BENCH_MAX_VISIBLE:-100}"
 only=""
+backlog=""
 json_out=".cache/bench/results.json"
 svg_out=""
 
@@ -47,6 +50,7 @@ while [[ $# -gt 0 ]]; do
     --wait) wait_s="$2"; shift 2 ;;
     --max-visible) max_visible="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
+    --backlog) backlog=1; shift ;;
     --json) json_out="$2"; shift 2 ;;
     --svg) svg_out="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -106,5 +110,6 @@ args=(
   --max-visible "${max_visible}" --workdir "${workdir}" --json-out "${json_out}"
 )
 [[ -n "${only}" ]] && args+=(--only "${only}")
+[[ -n "${backlog}" ]] && args+=(--backlog)
 [[ -n "${svg_out}" ]] && args+=(--svg-out "${svg_out}")
 .venv/bin/python scripts/bench/bench.py "${args[@]}"

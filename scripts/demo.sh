@@ -32,8 +32,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [[ -t 1 ]]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD="" PLAIN=""; fi
 section() {
-  printf '\n\033[1m==== %s\033[0m\n' "$*"
+  printf '\n%s==== %s%s\n' "${BOLD}" "$*" "${PLAIN}"
 }
 
 # aws SUBCOMMAND [ARGS...]: the small boto3 helper below, talking to the emulator.
@@ -171,10 +172,13 @@ JANITOR_WAIT_TIME=1s JANITOR_HTTP_ADDR="${HTTP_ADDR}" JANITOR_SWEEP_INTERVAL=0 \
   JANITOR_QUEUE_POLL_INTERVAL=1s RUST_LOG=info \
   "${BIN}" run >"${WORK}/daemon.log" 2>&1 &
 DAEMON_PID=$!
+daemon_started=${SECONDS}
 aws wait-drained "${QUEUE_URL}" 60
-echo "main queue drained after $((SECONDS - started))s since the demo started: $(aws depth "${QUEUE_URL}")"
-echo "-- the daemon's log (text format):"
-sed -e 's/^/  /' "${WORK}/daemon.log" | cut -c1-220 | head -n 30
+echo "main queue drained $((SECONDS - daemon_started))s after the daemon started: $(aws depth "${QUEUE_URL}")"
+echo "-- from the daemon's log (start, dead-letters, delete batches; audit events omitted):"
+sed -e $'s/\x1b\\[[0-9;]*m//g' "${WORK}/daemon.log" \
+  | grep -E 'image-janitor started|dead-letter|delete batch done' | grep -v 'janitor::audit' \
+  | sed -e 's/^[0-9TZ:.-]* *//' -e 's/^/  /' | cut -c1-240 | head -n 12
 
 section "6. The bucket after: named images gone; the poison message's images and the rest kept"
 aws ls "${BUCKET}"
@@ -182,11 +186,12 @@ aws ls "${BUCKET}"
 section "7. The dead-letter queue: poison messages with janitor.reason and janitor.detail"
 if "${BIN}" dlq peek >"${WORK}/peek.txt" 2>&1; then
   echo "-- image-janitor dlq peek:"
-  cat "${WORK}/peek.txt"
+  sed -e 's/^/  /' "${WORK}/peek.txt"
 else
-  echo "-- (image-janitor dlq peek is not available in this build: $(head -n 1 "${WORK}/peek.txt")); reading the DLQ with boto3:"
-  aws dlq "${DLQ_URL}"
+  echo "-- (image-janitor dlq peek is not available in this build: $(head -n 1 "${WORK}/peek.txt"))"
 fi
+echo "-- the same messages read with boto3 (MessageAttributeNames=All), left in place:"
+aws dlq "${DLQ_URL}"
 
 section "8. Metrics (GET http://${HTTP_ADDR}/metrics)"
 curl -fsS "http://${HTTP_ADDR}/metrics" \
