@@ -30,7 +30,7 @@ impl Default for BatcherConfig {
     fn default() -> Self {
         BatcherConfig {
             max_keys: MAX_KEYS_PER_DELETE,
-            linger: Duration::from_millis(50),
+            linger: Duration::from_millis(200),
             max_in_flight: 8,
         }
     }
