@@ -46,23 +46,41 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
         Command::Run(args) => {
             let settings = config::run(&args)?;
             start_telemetry(settings.common.log_format, settings.common.audit);
-            let handle = telemetry::metrics::install()
-                .map_err(|e| AppError::Runtime(format!("cannot install the metrics recorder: {e}")))?;
+            let handle = telemetry::metrics::install().map_err(|e| {
+                AppError::Runtime(format!("cannot install the metrics recorder: {e}"))
+            })?;
             runtime()?.block_on(app::run(settings, shutdown::signal(), Some(handle)))
         }
         Command::Sweep(args) => {
             let (common, settings) = config::sweep(&args)?;
             start_telemetry(common.log_format, common.audit);
             runtime()?.block_on(async {
-                let conf = image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
-                let store: Arc<dyn ObjectStore> = Arc::new(S3Store::from_conf(&conf, common.force_path_style));
-                let report = sweeper::sweep_once(store, &common.policy, &settings)
-                    .await
-                    .map_err(|e| AppError::Runtime(format!("sweep failed: {e}")))?;
+                let conf =
+                    image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
+                let store: Arc<dyn ObjectStore> =
+                    Arc::new(S3Store::from_conf(&conf, common.force_path_style));
+                // Takes the lease like the in-daemon timer; SIGTERM/SIGINT interrupt the sweep and
+                // release the lease. A sweep skipped for the lease prints `swept 0 objects (scanned 0)`.
+                let report =
+                    sweeper::sweep_until(store, &common.policy, &settings, shutdown::signal())
+                        .await
+                        .map_err(|e| AppError::Runtime(format!("sweep failed: {e}")))?;
                 if settings.dry_run {
-                    println!("would sweep {} objects (scanned {})", report.deleted, report.scanned);
+                    println!(
+                        "would sweep {} objects (scanned {})",
+                        report.deleted, report.scanned
+                    );
                 } else {
-                    println!("swept {} objects (scanned {})", report.deleted, report.scanned);
+                    println!(
+                        "swept {} objects (scanned {})",
+                        report.deleted, report.scanned
+                    );
+                }
+                if report.failed > 0 {
+                    return Err(AppError::Runtime(format!(
+                        "{} stale objects could not be deleted (see the log)",
+                        report.failed
+                    )));
                 }
                 Ok(())
             })
@@ -70,19 +88,24 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
         Command::Dlq(DlqCommand::Peek(args)) => {
             let common = config::common(&args.common)?;
             start_telemetry(common.log_format, common.audit);
-            Err(AppError::Runtime("dlq peek: not available in this build".into()))
+            Err(AppError::Runtime(
+                "dlq peek: not available in this build".into(),
+            ))
         }
         Command::Dlq(DlqCommand::Replay(args)) => {
             let common = config::common(&args.common)?;
             start_telemetry(common.log_format, common.audit);
-            Err(AppError::Runtime("dlq replay: not available in this build".into()))
+            Err(AppError::Runtime(
+                "dlq replay: not available in this build".into(),
+            ))
         }
         Command::Publish(args) => {
             let format = config::log_format_only(&args.log_format)?;
             let queue_url = config::required_queue_url(args.queue_url.as_deref())?;
             start_telemetry(format, true);
             runtime()?.block_on(async {
-                let conf = image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
+                let conf =
+                    image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
                 let queue = SqsQueue::from_conf(&conf, queue_url);
                 let id = image_janitor::publish::publish(
                     &queue,
@@ -98,4 +121,3 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
         }
     }
 }
-
