@@ -32,10 +32,9 @@ pub enum AppError {
 /// Resolve the dead-letter queue: `JANITOR_DLQ_URL`, else the main queue's RedrivePolicy.
 /// Either way the main queue is reached once (the readiness check).
 pub async fn resolve_dlq(main: &SqsQueue, configured: Option<&str>) -> Result<String, AppError> {
-    let discovered = main
-        .dead_letter_target()
-        .await
-        .map_err(|e| AppError::Runtime(format!("cannot reach the main queue {}: {e}", main.url())))?;
+    let discovered = main.dead_letter_target().await.map_err(|e| {
+        AppError::Runtime(format!("cannot reach the main queue {}: {e}", main.url()))
+    })?;
     match (configured, discovered) {
         (Some(url), _) => Ok(url.to_owned()),
         (None, Some(url)) => Ok(url),
@@ -69,7 +68,8 @@ pub async fn run(
     let dlq_url = resolve_dlq(&main, settings.common.dlq_url.as_deref()).await?;
     let dlq: Arc<dyn Queue> = Arc::new(main.sibling(dlq_url.clone()));
     let main: Arc<dyn Queue> = Arc::new(main);
-    let store: Arc<dyn ObjectStore> = Arc::new(S3Store::from_conf(&conf, settings.common.force_path_style));
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(S3Store::from_conf(&conf, settings.common.force_path_style));
     tracing::info!(
         queue = %settings.common.queue_url,
         dlq = %dlq_url,
@@ -103,10 +103,20 @@ pub async fn run(
         visibility: settings.visibility_timeout,
         max_inflight: settings.concurrency.get() * 2 * crate::worker::RECEIVE_BATCH,
     };
-    let loops = tokio::spawn(run_loops(ctx.clone(), loop_config, tracker.clone(), fatal.clone()));
+    let mut loops = tokio::spawn(run_loops(
+        ctx.clone(),
+        loop_config,
+        tracker.clone(),
+        fatal.clone(),
+    ));
     let background = TaskTracker::new();
     if let Some(every) = settings.queue_poll_interval {
-        background.spawn(crate::depth::poll(main.clone(), dlq.clone(), every, stop.clone()));
+        background.spawn(crate::depth::poll(
+            main.clone(),
+            dlq.clone(),
+            every,
+            stop.clone(),
+        ));
     }
     if settings.sweep.interval.is_some() {
         background.spawn(crate::sweeper::timer::run(
@@ -126,28 +136,41 @@ pub async fn run(
     ready.set(false);
     stop.cancel();
     let drain = settings.shutdown_timeout;
+    let mut loops_done = false;
     let drained = tokio::time::timeout(drain, async {
-        let _ = loops.await;
+        let _ = (&mut loops).await;
+        loops_done = true;
         tracker.close();
         tracker.wait().await;
     })
     .await
     .is_ok();
     if !drained {
-        tracing::warn!(timeout_ms = drain.as_millis() as u64, "drain deadline passed; handing unfinished messages back");
+        tracing::warn!(
+            timeout_ms = drain.as_millis() as u64,
+            "drain deadline passed; handing unfinished messages back"
+        );
         abandon.cancel();
+        // Receives in flight end within the long-poll wait; what they took is handed back.
+        let _ =
+            tokio::time::timeout(settings.wait_time + Duration::from_secs(10), &mut loops).await;
         tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(10), tracker.wait()).await;
     }
     background.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), background.wait()).await;
     drop(ctx);
-    let _ = batcher_task.await;
-    let _ = acker_task.await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let _ = batcher_task.await;
+        let _ = acker_task.await;
+    })
+    .await;
     http_stop.cancel();
     let _ = http_task.await;
     if failed {
-        return Err(AppError::Runtime("a worker task failed; see the log above".into()));
+        return Err(AppError::Runtime(
+            "a worker task failed; see the log above".into(),
+        ));
     }
     tracing::info!(drained, "image-janitor stopped");
     Ok(())

@@ -51,13 +51,23 @@ pub struct CommonArgs {
     #[arg(long, env = "JANITOR_PREFIX", value_name = "PREFIX")]
     pub prefix: Option<String>,
     /// Log format: json or text (level from RUST_LOG, default info).
-    #[arg(long, env = "JANITOR_LOG_FORMAT", value_name = "FORMAT", default_value = "json")]
+    #[arg(
+        long,
+        env = "JANITOR_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "json"
+    )]
     pub log_format: String,
     /// Path-style S3 addressing (emulators).
     #[arg(long, env = "JANITOR_S3_FORCE_PATH_STYLE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub s3_force_path_style: Option<String>,
     /// Audit events (target janitor::audit) per object deleted or refused and per message dead-lettered: on or off.
-    #[arg(long, env = "JANITOR_AUDIT", value_name = "on|off", default_value = "on")]
+    #[arg(
+        long,
+        env = "JANITOR_AUDIT",
+        value_name = "on|off",
+        default_value = "on"
+    )]
     pub audit: String,
 }
 
@@ -66,34 +76,79 @@ pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Concurrent receive loops in this process.
-    #[arg(long, env = "JANITOR_CONCURRENCY", value_name = "N", default_value = "4")]
+    #[arg(
+        long,
+        env = "JANITOR_CONCURRENCY",
+        value_name = "N",
+        default_value = "4"
+    )]
     pub concurrency: String,
     /// Long-poll wait per receive (0s-20s).
-    #[arg(long, env = "JANITOR_WAIT_TIME", value_name = "DURATION", default_value = "20s")]
+    #[arg(
+        long,
+        env = "JANITOR_WAIT_TIME",
+        value_name = "DURATION",
+        default_value = "20s"
+    )]
     pub wait_time: String,
     /// Visibility timeout per receive, extended while a message is being worked on.
-    #[arg(long, env = "JANITOR_VISIBILITY_TIMEOUT", value_name = "DURATION", default_value = "60s")]
+    #[arg(
+        long,
+        env = "JANITOR_VISIBILITY_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "60s"
+    )]
     pub visibility_timeout: String,
     /// Receives before a message that keeps failing transiently is dead-lettered (retries_exhausted).
-    #[arg(long, env = "JANITOR_MAX_ATTEMPTS", value_name = "N", default_value = "5")]
+    #[arg(
+        long,
+        env = "JANITOR_MAX_ATTEMPTS",
+        value_name = "N",
+        default_value = "5"
+    )]
     pub max_attempts: String,
     /// Sweeper period; 0 disables the timer.
-    #[arg(long, env = "JANITOR_SWEEP_INTERVAL", value_name = "DURATION", default_value = "1h")]
+    #[arg(
+        long,
+        env = "JANITOR_SWEEP_INTERVAL",
+        value_name = "DURATION",
+        default_value = "1h"
+    )]
     pub sweep_interval: String,
     /// Objects under the prefix older than this are stale.
-    #[arg(long, env = "JANITOR_SWEEP_MAX_AGE", value_name = "DURATION", default_value = "7d")]
+    #[arg(
+        long,
+        env = "JANITOR_SWEEP_MAX_AGE",
+        value_name = "DURATION",
+        default_value = "7d"
+    )]
     pub sweep_max_age: String,
     /// Where /metrics, /healthz and /readyz listen.
-    #[arg(long, env = "JANITOR_HTTP_ADDR", value_name = "ADDR", default_value = "0.0.0.0:9090")]
+    #[arg(
+        long,
+        env = "JANITOR_HTTP_ADDR",
+        value_name = "ADDR",
+        default_value = "0.0.0.0:9090"
+    )]
     pub http_addr: String,
     /// Drain time after SIGTERM/SIGINT.
-    #[arg(long, env = "JANITOR_SHUTDOWN_TIMEOUT", value_name = "DURATION", default_value = "20s")]
+    #[arg(
+        long,
+        env = "JANITOR_SHUTDOWN_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "20s"
+    )]
     pub shutdown_timeout: String,
     /// Log what would be deleted; delete nothing (messages are left to reappear).
     #[arg(long, env = "JANITOR_DRY_RUN", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: Option<String>,
     /// How often queue depths are read for the janitor_queue_messages gauge; 0 disables.
-    #[arg(long, env = "JANITOR_QUEUE_POLL_INTERVAL", value_name = "DURATION", default_value = "30s")]
+    #[arg(
+        long,
+        env = "JANITOR_QUEUE_POLL_INTERVAL",
+        value_name = "DURATION",
+        default_value = "30s"
+    )]
     pub queue_poll_interval: String,
 }
 
@@ -105,7 +160,12 @@ pub struct SweepArgs {
     #[arg(long, env = "JANITOR_DRY_RUN", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: Option<String>,
     /// Objects under the prefix older than this are stale.
-    #[arg(long, env = "JANITOR_SWEEP_MAX_AGE", value_name = "DURATION", default_value = "7d")]
+    #[arg(
+        long,
+        env = "JANITOR_SWEEP_MAX_AGE",
+        value_name = "DURATION",
+        default_value = "7d"
+    )]
     pub max_age: String,
 }
 
@@ -162,7 +222,12 @@ pub struct PublishArgs {
     #[arg(long, value_name = "ID")]
     pub note_id: Option<String>,
     /// Log format: json or text.
-    #[arg(long, env = "JANITOR_LOG_FORMAT", value_name = "FORMAT", default_value = "json")]
+    #[arg(
+        long,
+        env = "JANITOR_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "json"
+    )]
     pub log_format: String,
     /// Image URLs (s3://BUCKET/KEY or https URLs).
     #[arg(value_name = "URL", required = true)]

@@ -77,8 +77,12 @@ pub fn parse_duration(setting: &'static str, raw: &str) -> Result<Duration, Conf
     if raw == "0" {
         return Ok(Duration::ZERO);
     }
-    humantime::parse_duration(raw)
-        .map_err(|e| bad(setting, format!("{e} (got {raw:?}; use e.g. 500ms, 20s, 5m, 1h, 7d)")))
+    humantime::parse_duration(raw).map_err(|e| {
+        bad(
+            setting,
+            format!("{e} (got {raw:?}; use e.g. 500ms, 20s, 5m, 1h, 7d)"),
+        )
+    })
 }
 
 /// `true/false`, `1/0`, `yes/no`, `on/off` (case-insensitive).
@@ -101,7 +105,10 @@ fn parse_count<T: std::str::FromStr>(
         .parse()
         .map_err(|_| bad(setting, format!("expected a whole number, got {raw:?}")))?;
     if !(min..=max).contains(&n) {
-        return Err(bad(setting, format!("must be between {min} and {max}, got {n}")));
+        return Err(bad(
+            setting,
+            format!("must be between {min} and {max}, got {n}"),
+        ));
     }
     n.to_string()
         .parse()
@@ -117,9 +124,13 @@ fn whole_seconds(setting: &'static str, d: Duration, raw: &str) -> Result<Durati
 
 fn queue_url(setting: &'static str, raw: &str) -> Result<String, ConfigError> {
     let raw = raw.trim();
-    let parsed = url::Url::parse(raw).map_err(|e| bad(setting, format!("not a URL ({e}): {raw:?}")))?;
+    let parsed =
+        url::Url::parse(raw).map_err(|e| bad(setting, format!("not a URL ({e}): {raw:?}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(bad(setting, format!("expected an http(s) queue URL, got {raw:?}")));
+        return Err(bad(
+            setting,
+            format!("expected an http(s) queue URL, got {raw:?}"),
+        ));
     }
     Ok(raw.to_owned())
 }
@@ -136,7 +147,10 @@ fn log_format(raw: &str) -> Result<LogFormat, ConfigError> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "json" => Ok(LogFormat::Json),
         "text" => Ok(LogFormat::Text),
-        other => Err(bad("JANITOR_LOG_FORMAT", format!("expected json or text, got {other:?}"))),
+        other => Err(bad(
+            "JANITOR_LOG_FORMAT",
+            format!("expected json or text, got {other:?}"),
+        )),
     }
 }
 
@@ -149,7 +163,10 @@ pub fn log_format_only(raw: &str) -> Result<LogFormat, ConfigError> {
 pub fn required_queue_url(raw: Option<&str>) -> Result<String, ConfigError> {
     match raw {
         Some(v) if !v.trim().is_empty() => queue_url("JANITOR_QUEUE_URL", v),
-        _ => Err(bad("JANITOR_QUEUE_URL", "required (set it or pass --queue-url)")),
+        _ => Err(bad(
+            "JANITOR_QUEUE_URL",
+            "required (set it or pass --queue-url)",
+        )),
     }
 }
 
@@ -179,7 +196,9 @@ fn s3_endpoint() -> Result<Option<S3Endpoint>, ConfigError> {
             } else {
                 "AWS_ENDPOINT_URL"
             };
-            return S3Endpoint::parse(v.trim()).map(Some).map_err(|e| bad(name, e));
+            return S3Endpoint::parse(v.trim())
+                .map(Some)
+                .map_err(|e| bad(name, e));
         }
     }
     Ok(None)
@@ -203,14 +222,23 @@ pub fn common(args: &CommonArgs) -> Result<Common, ConfigError> {
         .map(str::to_owned)
         .collect();
     if buckets.is_empty() {
-        return Err(bad("JANITOR_BUCKETS", "required: a comma-separated list of bucket names"));
+        return Err(bad(
+            "JANITOR_BUCKETS",
+            "required: a comma-separated list of bucket names",
+        ));
     }
     if let Some(b) = buckets.iter().find(|b| !valid_bucket_name(b)) {
-        return Err(bad("JANITOR_BUCKETS", format!("not a valid S3 bucket name: {b:?}")));
+        return Err(bad(
+            "JANITOR_BUCKETS",
+            format!("not a valid S3 bucket name: {b:?}"),
+        ));
     }
     let prefix = prefix(args.prefix.as_deref())?;
     if prefix.len() > 1024 || prefix.chars().any(char::is_control) {
-        return Err(bad("JANITOR_PREFIX", "must be at most 1024 bytes with no control characters"));
+        return Err(bad(
+            "JANITOR_PREFIX",
+            "must be at most 1024 bytes with no control characters",
+        ));
     }
     let force_path_style = match &args.s3_force_path_style {
         Some(v) => parse_bool("JANITOR_S3_FORCE_PATH_STYLE", v)?,
@@ -241,7 +269,10 @@ fn lease(common: &Common) -> Result<LeaseLocation, ConfigError> {
             .ok_or_else(|| bad("JANITOR_BUCKETS", "required"))?,
     };
     if !valid_bucket_name(&bucket) {
-        return Err(bad("JANITOR_SWEEP_LEASE_BUCKET", format!("not a valid bucket name: {bucket:?}")));
+        return Err(bad(
+            "JANITOR_SWEEP_LEASE_BUCKET",
+            format!("not a valid bucket name: {bucket:?}"),
+        ));
     }
     let key = match std::env::var("JANITOR_SWEEP_LEASE_KEY") {
         Ok(k) if !k.trim().is_empty() => k.trim().to_owned(),
@@ -277,31 +308,45 @@ pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
     let wait_time = parse_duration("JANITOR_WAIT_TIME", &args.wait_time)?;
     let wait_time = whole_seconds("JANITOR_WAIT_TIME", wait_time, &args.wait_time)?;
     if wait_time > Duration::from_secs(20) {
-        return Err(bad("JANITOR_WAIT_TIME", format!("must be between 0s and 20s, got {:?}", args.wait_time)));
+        return Err(bad(
+            "JANITOR_WAIT_TIME",
+            format!("must be between 0s and 20s, got {:?}", args.wait_time),
+        ));
     }
     let visibility = parse_duration("JANITOR_VISIBILITY_TIMEOUT", &args.visibility_timeout)?;
-    let visibility = whole_seconds("JANITOR_VISIBILITY_TIMEOUT", visibility, &args.visibility_timeout)?;
+    let visibility = whole_seconds(
+        "JANITOR_VISIBILITY_TIMEOUT",
+        visibility,
+        &args.visibility_timeout,
+    )?;
     if !(Duration::from_secs(2)..=Duration::from_secs(43_200)).contains(&visibility) {
         return Err(bad(
             "JANITOR_VISIBILITY_TIMEOUT",
-            format!("must be between 2s and 12h, got {:?}", args.visibility_timeout),
+            format!(
+                "must be between 2s and 12h, got {:?}",
+                args.visibility_timeout
+            ),
         ));
     }
     let max_attempts = parse_count("JANITOR_MAX_ATTEMPTS", &args.max_attempts, 1, 1000)?;
     let interval = parse_duration("JANITOR_SWEEP_INTERVAL", &args.sweep_interval)?;
     let sweep_max_age = max_age("JANITOR_SWEEP_MAX_AGE", &args.sweep_max_age)?;
-    let http_addr = args
-        .http_addr
-        .trim()
-        .parse()
-        .map_err(|_| bad("JANITOR_HTTP_ADDR", format!("expected HOST:PORT, got {:?}", args.http_addr)))?;
+    let http_addr = args.http_addr.trim().parse().map_err(|_| {
+        bad(
+            "JANITOR_HTTP_ADDR",
+            format!("expected HOST:PORT, got {:?}", args.http_addr),
+        )
+    })?;
     let shutdown_timeout = parse_duration("JANITOR_SHUTDOWN_TIMEOUT", &args.shutdown_timeout)?;
     if shutdown_timeout > Duration::from_secs(3600) {
         return Err(bad("JANITOR_SHUTDOWN_TIMEOUT", "must be at most 1h"));
     }
     let poll = parse_duration("JANITOR_QUEUE_POLL_INTERVAL", &args.queue_poll_interval)?;
     if !poll.is_zero() && poll < Duration::from_millis(100) {
-        return Err(bad("JANITOR_QUEUE_POLL_INTERVAL", "must be 0 (off) or at least 100ms"));
+        return Err(bad(
+            "JANITOR_QUEUE_POLL_INTERVAL",
+            "must be 0 (off) or at least 100ms",
+        ));
     }
     let lease = lease(&common)?;
     Ok(RunSettings {
@@ -342,11 +387,20 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("X", "500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            parse_duration("X", "500ms").unwrap(),
+            Duration::from_millis(500)
+        );
         assert_eq!(parse_duration("X", "20s").unwrap(), Duration::from_secs(20));
         assert_eq!(parse_duration("X", "5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("X", "1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_duration("X", "7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(
+            parse_duration("X", "1h").unwrap(),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            parse_duration("X", "7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
         assert_eq!(parse_duration("X", "0").unwrap(), Duration::ZERO);
         let e = parse_duration("JANITOR_WAIT_TIME", "soon").unwrap_err();
         assert_eq!(e.setting, "JANITOR_WAIT_TIME");
@@ -407,21 +461,61 @@ mod tests {
 
     #[test]
     fn each_bad_value_names_its_setting() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut RunArgs)>)> = vec![
-            ("JANITOR_WAIT_TIME", Box::new(|a| a.wait_time = "21s".into())),
-            ("JANITOR_WAIT_TIME", Box::new(|a| a.wait_time = "1500ms".into())),
-            ("JANITOR_VISIBILITY_TIMEOUT", Box::new(|a| a.visibility_timeout = "1s".into())),
-            ("JANITOR_CONCURRENCY", Box::new(|a| a.concurrency = "0".into())),
-            ("JANITOR_MAX_ATTEMPTS", Box::new(|a| a.max_attempts = "x".into())),
-            ("JANITOR_HTTP_ADDR", Box::new(|a| a.http_addr = "nowhere".into())),
-            ("JANITOR_SWEEP_MAX_AGE", Box::new(|a| a.sweep_max_age = "0".into())),
-            ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = Some("not a url".into()))),
+        type Mutation = Box<dyn Fn(&mut RunArgs)>;
+        let cases: Vec<(&str, Mutation)> = vec![
+            (
+                "JANITOR_WAIT_TIME",
+                Box::new(|a| a.wait_time = "21s".into()),
+            ),
+            (
+                "JANITOR_WAIT_TIME",
+                Box::new(|a| a.wait_time = "1500ms".into()),
+            ),
+            (
+                "JANITOR_VISIBILITY_TIMEOUT",
+                Box::new(|a| a.visibility_timeout = "1s".into()),
+            ),
+            (
+                "JANITOR_CONCURRENCY",
+                Box::new(|a| a.concurrency = "0".into()),
+            ),
+            (
+                "JANITOR_MAX_ATTEMPTS",
+                Box::new(|a| a.max_attempts = "x".into()),
+            ),
+            (
+                "JANITOR_HTTP_ADDR",
+                Box::new(|a| a.http_addr = "nowhere".into()),
+            ),
+            (
+                "JANITOR_SWEEP_MAX_AGE",
+                Box::new(|a| a.sweep_max_age = "0".into()),
+            ),
+            (
+                "JANITOR_QUEUE_URL",
+                Box::new(|a| a.common.queue_url = Some("not a url".into())),
+            ),
             ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = None)),
-            ("JANITOR_BUCKETS", Box::new(|a| a.common.buckets = Some(" , ".into()))),
-            ("JANITOR_BUCKETS", Box::new(|a| a.common.buckets = Some("Bad_Bucket".into()))),
-            ("JANITOR_LOG_FORMAT", Box::new(|a| a.common.log_format = "xml".into())),
-            ("JANITOR_AUDIT", Box::new(|a| a.common.audit = "loud".into())),
-            ("JANITOR_DRY_RUN", Box::new(|a| a.dry_run = Some("perhaps".into()))),
+            (
+                "JANITOR_BUCKETS",
+                Box::new(|a| a.common.buckets = Some(" , ".into())),
+            ),
+            (
+                "JANITOR_BUCKETS",
+                Box::new(|a| a.common.buckets = Some("Bad_Bucket".into())),
+            ),
+            (
+                "JANITOR_LOG_FORMAT",
+                Box::new(|a| a.common.log_format = "xml".into()),
+            ),
+            (
+                "JANITOR_AUDIT",
+                Box::new(|a| a.common.audit = "loud".into()),
+            ),
+            (
+                "JANITOR_DRY_RUN",
+                Box::new(|a| a.dry_run = Some("perhaps".into())),
+            ),
         ];
         for (setting, mutate) in cases {
             let mut a = run_args();

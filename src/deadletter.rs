@@ -74,8 +74,14 @@ pub fn dead_letter_attributes(
         }
     }
     attrs.insert(ATTR_REASON.into(), Attribute::string(reason.as_str()));
-    attrs.insert(ATTR_DETAIL.into(), Attribute::string(one_line_detail(detail)));
-    attrs.insert(ATTR_ATTEMPTS.into(), Attribute::string(attempts.to_string()));
+    attrs.insert(
+        ATTR_DETAIL.into(),
+        Attribute::string(one_line_detail(detail)),
+    );
+    attrs.insert(
+        ATTR_ATTEMPTS.into(),
+        Attribute::string(attempts.to_string()),
+    );
     attrs.insert(ATTR_FAILED_AT.into(), Attribute::string(rfc3339(failed_at)));
     (attrs, dropped)
 }
@@ -173,7 +179,10 @@ mod tests {
         assert_eq!(attrs[ATTR_REASON], Attribute::string("invalid_url"));
         assert_eq!(attrs[ATTR_DETAIL], Attribute::string("bad line"));
         assert_eq!(attrs[ATTR_ATTEMPTS], Attribute::string("3"));
-        assert_eq!(attrs[ATTR_FAILED_AT], Attribute::string("2026-11-18T11:06:40Z"));
+        assert_eq!(
+            attrs[ATTR_FAILED_AT],
+            Attribute::string("2026-11-18T11:06:40Z")
+        );
         assert_eq!(attrs.len(), 5);
     }
 

@@ -10,7 +10,12 @@ use crate::queue::Queue;
 use crate::telemetry::events::QueueDepthObserved;
 
 /// Poll until `stop` is cancelled. Failures are logged and retried at the next tick.
-pub async fn poll(main: Arc<dyn Queue>, dlq: Arc<dyn Queue>, every: Duration, stop: CancellationToken) {
+pub async fn poll(
+    main: Arc<dyn Queue>,
+    dlq: Arc<dyn Queue>,
+    every: Duration,
+    stop: CancellationToken,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -27,7 +32,9 @@ pub async fn poll(main: Arc<dyn Queue>, dlq: Arc<dyn Queue>, every: Duration, st
                     delayed: d.delayed,
                 }
                 .emit(),
-                Err(e) => tracing::warn!(queue = name, code = %e.code, error = %e.message, "queue depth read failed"),
+                Err(e) => {
+                    tracing::warn!(queue = name, code = %e.code, error = %e.message, "queue depth read failed")
+                }
             }
         }
     }

@@ -37,8 +37,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
 }
 
 fn start_telemetry(format: LogFormat, audit: bool) {
-    telemetry::init_tracing(format);
     telemetry::set_audit(audit);
+    telemetry::init_tracing(format);
 }
 
 fn dispatch(cli: Cli) -> Result<(), AppError> {

@@ -125,8 +125,17 @@ mod tests {
 
     #[test]
     fn throttling_and_5xx_are_transient() {
-        for code in ["SlowDown", "ThrottlingException", "Throttling.Foo", "RequestTimeout"] {
-            assert_eq!(classify_code(code, Some(400)), ErrorClass::Transient, "{code}");
+        for code in [
+            "SlowDown",
+            "ThrottlingException",
+            "Throttling.Foo",
+            "RequestTimeout",
+        ] {
+            assert_eq!(
+                classify_code(code, Some(400)),
+                ErrorClass::Transient,
+                "{code}"
+            );
         }
         assert_eq!(classify_code("Whatever", Some(503)), ErrorClass::Transient);
         assert_eq!(classify_code("Whatever", Some(429)), ErrorClass::Transient);
@@ -135,7 +144,11 @@ mod tests {
     #[test]
     fn access_and_missing_bucket_are_permanent() {
         for code in ["AccessDenied", "NoSuchBucket", "InvalidArgument"] {
-            assert_eq!(classify_code(code, Some(403)), ErrorClass::Permanent, "{code}");
+            assert_eq!(
+                classify_code(code, Some(403)),
+                ErrorClass::Permanent,
+                "{code}"
+            );
         }
     }
 

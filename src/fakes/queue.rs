@@ -14,10 +14,19 @@ use crate::retry::AwsError;
 /// One call the fake saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueueCall {
-    Receive { got: usize },
-    DeleteBatch { receipts: Vec<Receipt> },
-    ChangeVisibility { receipts: Vec<Receipt>, timeout: Duration },
-    SendBatch { bodies: Vec<String> },
+    Receive {
+        got: usize,
+    },
+    DeleteBatch {
+        receipts: Vec<Receipt>,
+    },
+    ChangeVisibility {
+        receipts: Vec<Receipt>,
+        timeout: Duration,
+    },
+    SendBatch {
+        bodies: Vec<String>,
+    },
     Depth,
 }
 
@@ -117,7 +126,12 @@ impl FakeQueue {
     /// The next DeleteMessageBatch entry for the message with this id fails.
     pub fn fail_delete_entry_of(&self, id: &str) {
         let mut s = self.lock();
-        if let Some(r) = s.messages.iter().find(|m| m.id == id).and_then(|m| m.receipt.clone()) {
+        if let Some(r) = s
+            .messages
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.receipt.clone())
+        {
             s.fail_delete_entry.insert(r);
         }
     }
@@ -134,7 +148,12 @@ impl Queue for FakeQueue {
         &self.url
     }
 
-    async fn receive(&self, max: u8, wait: Duration, visibility: Duration) -> Result<Vec<Received>, AwsError> {
+    async fn receive(
+        &self,
+        max: u8,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<Received>, AwsError> {
         let deadline = Instant::now() + wait;
         loop {
             {
@@ -177,7 +196,9 @@ impl Queue for FakeQueue {
 
     async fn delete_batch(&self, receipts: &[Receipt]) -> Result<BatchResult<()>, AwsError> {
         let mut s = self.lock();
-        s.calls.push(QueueCall::DeleteBatch { receipts: receipts.to_vec() });
+        s.calls.push(QueueCall::DeleteBatch {
+            receipts: receipts.to_vec(),
+        });
         if let Some(e) = s.fail_delete.pop_front() {
             return Err(e);
         }
@@ -190,7 +211,11 @@ impl Queue for FakeQueue {
             let before = s.messages.len();
             s.messages.retain(|m| m.receipt.as_ref() != Some(r));
             if s.messages.len() == before {
-                out.push(Err(permanent("sqs", "DeleteMessageBatch", "ReceiptHandleIsInvalid")));
+                out.push(Err(permanent(
+                    "sqs",
+                    "DeleteMessageBatch",
+                    "ReceiptHandleIsInvalid",
+                )));
             } else {
                 out.push(Ok(()));
             }
@@ -198,18 +223,33 @@ impl Queue for FakeQueue {
         Ok(out)
     }
 
-    async fn change_visibility_batch(&self, receipts: &[Receipt], timeout: Duration) -> Result<BatchResult<()>, AwsError> {
+    async fn change_visibility_batch(
+        &self,
+        receipts: &[Receipt],
+        timeout: Duration,
+    ) -> Result<BatchResult<()>, AwsError> {
         let mut s = self.lock();
-        s.calls.push(QueueCall::ChangeVisibility { receipts: receipts.to_vec(), timeout });
+        s.calls.push(QueueCall::ChangeVisibility {
+            receipts: receipts.to_vec(),
+            timeout,
+        });
         let now = Instant::now();
         let mut out = Vec::new();
         for r in receipts {
-            match s.messages.iter_mut().find(|m| m.receipt.as_ref() == Some(r)) {
+            match s
+                .messages
+                .iter_mut()
+                .find(|m| m.receipt.as_ref() == Some(r))
+            {
                 Some(m) => {
                     m.visible_at = now + timeout;
                     out.push(Ok(()));
                 }
-                None => out.push(Err(permanent("sqs", "ChangeMessageVisibilityBatch", "ReceiptHandleIsInvalid"))),
+                None => out.push(Err(permanent(
+                    "sqs",
+                    "ChangeMessageVisibilityBatch",
+                    "ReceiptHandleIsInvalid",
+                ))),
             }
         }
         Ok(out)
@@ -218,7 +258,9 @@ impl Queue for FakeQueue {
     async fn send_batch(&self, messages: &[Outgoing]) -> Result<BatchResult<String>, AwsError> {
         {
             let mut s = self.lock();
-            s.calls.push(QueueCall::SendBatch { bodies: messages.iter().map(|m| m.body.clone()).collect() });
+            s.calls.push(QueueCall::SendBatch {
+                bodies: messages.iter().map(|m| m.body.clone()).collect(),
+            });
             if let Some(e) = s.fail_send.pop_front() {
                 return Err(e);
             }
@@ -226,7 +268,11 @@ impl Queue for FakeQueue {
         let mut out = Vec::new();
         for m in messages {
             if self.lock().fail_send_body.remove(&m.body) {
-                out.push(Err(super::transient("sqs", "SendMessageBatch", "InternalError")));
+                out.push(Err(super::transient(
+                    "sqs",
+                    "SendMessageBatch",
+                    "InternalError",
+                )));
                 continue;
             }
             out.push(Ok(self.push(&m.body, m.attributes.clone())));

@@ -23,6 +23,7 @@ struct State {
     flaky_keys: HashMap<String, u32>,
     page_size: usize,
     etag_counter: u64,
+    delay: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -49,11 +50,14 @@ impl FakeStore {
         let mut s = self.lock();
         s.etag_counter += 1;
         let etag = format!("\"e{}\"", s.etag_counter);
-        s.objects.insert((bucket.into(), key.into()), (modified, Vec::new(), etag));
+        s.objects
+            .insert((bucket.into(), key.into()), (modified, Vec::new(), etag));
     }
 
     pub fn exists(&self, bucket: &str, key: &str) -> bool {
-        self.lock().objects.contains_key(&(bucket.to_string(), key.to_string()))
+        self.lock()
+            .objects
+            .contains_key(&(bucket.to_string(), key.to_string()))
     }
 
     pub fn count(&self) -> usize {
@@ -83,6 +87,11 @@ impl FakeStore {
         self.lock().deny_keys.insert(key.into());
     }
 
+    /// Every DeleteObjects call takes this long (tokio time).
+    pub fn set_delay(&self, d: std::time::Duration) {
+        self.lock().delay = d;
+    }
+
     /// Deletes of this key fail transiently (InternalError, per key) `times` times.
     pub fn flaky_key(&self, key: &str, times: u32) {
         self.lock().flaky_keys.insert(key.into(), times);
@@ -91,7 +100,15 @@ impl FakeStore {
 
 #[async_trait]
 impl ObjectStore for FakeStore {
-    async fn delete_objects(&self, bucket: &str, keys: &[String]) -> Result<Vec<KeyOutcome>, AwsError> {
+    async fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<Vec<KeyOutcome>, AwsError> {
+        let delay = self.lock().delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let mut s = self.lock();
         s.delete_requests.push((bucket.into(), keys.to_vec()));
         if keys.len() > crate::store::MAX_KEYS_PER_DELETE {
@@ -106,23 +123,37 @@ impl ObjectStore for FakeStore {
         let mut out = Vec::new();
         for k in keys {
             if s.deny_keys.contains(k) {
-                out.push(KeyOutcome { key: k.clone(), result: Err(permanent("s3", "DeleteObjects", "AccessDenied")) });
+                out.push(KeyOutcome {
+                    key: k.clone(),
+                    result: Err(permanent("s3", "DeleteObjects", "AccessDenied")),
+                });
                 continue;
             }
             if let Some(n) = s.flaky_keys.get_mut(k) {
                 if *n > 0 {
                     *n -= 1;
-                    out.push(KeyOutcome { key: k.clone(), result: Err(transient("s3", "DeleteObjects", "InternalError")) });
+                    out.push(KeyOutcome {
+                        key: k.clone(),
+                        result: Err(transient("s3", "DeleteObjects", "InternalError")),
+                    });
                     continue;
                 }
             }
             s.objects.remove(&(bucket.to_string(), k.clone()));
-            out.push(KeyOutcome { key: k.clone(), result: Ok(()) });
+            out.push(KeyOutcome {
+                key: k.clone(),
+                result: Ok(()),
+            });
         }
         Ok(out)
     }
 
-    async fn list_page(&self, bucket: &str, prefix: &str, continuation: Option<String>) -> Result<ListPage, AwsError> {
+    async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<String>,
+    ) -> Result<ListPage, AwsError> {
         let mut s = self.lock();
         s.list_requests += 1;
         if !s.buckets.contains(bucket) {
@@ -133,9 +164,15 @@ impl ObjectStore for FakeStore {
         let mut objects: Vec<Listed> = s
             .objects
             .iter()
-            .filter(|((b, k), _)| b == bucket && k.starts_with(prefix) && k.as_str() > start.as_str())
+            .filter(|((b, k), _)| {
+                b == bucket && k.starts_with(prefix) && k.as_str() > start.as_str()
+            })
             .take(page_size + 1)
-            .map(|((_, k), (t, body, _))| Listed { key: k.clone(), last_modified: *t, size: body.len() as u64 })
+            .map(|((_, k), (t, body, _))| Listed {
+                key: k.clone(),
+                last_modified: *t,
+                size: body.len() as u64,
+            })
             .collect();
         let next = if objects.len() > page_size {
             objects.truncate(page_size);
@@ -150,10 +187,19 @@ impl ObjectStore for FakeStore {
         let s = self.lock();
         Ok(s.objects
             .get(&(bucket.to_string(), key.to_string()))
-            .map(|(_, body, etag)| Versioned { body: body.clone(), etag: etag.clone() }))
+            .map(|(_, body, etag)| Versioned {
+                body: body.clone(),
+                etag: etag.clone(),
+            }))
     }
 
-    async fn put_conditional(&self, bucket: &str, key: &str, body: Vec<u8>, if_match: Option<&str>) -> Result<CondPut, AwsError> {
+    async fn put_conditional(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        if_match: Option<&str>,
+    ) -> Result<CondPut, AwsError> {
         let mut s = self.lock();
         let id = (bucket.to_string(), key.to_string());
         let current = s.objects.get(&id).map(|(_, _, e)| e.clone());
@@ -168,12 +214,15 @@ impl ObjectStore for FakeStore {
         }
         s.etag_counter += 1;
         let etag = format!("\"e{}\"", s.etag_counter);
-        s.objects.insert(id, (SystemTime::now(), body, etag.clone()));
+        s.objects
+            .insert(id, (SystemTime::now(), body, etag.clone()));
         Ok(CondPut::Written(etag))
     }
 
     async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), AwsError> {
-        self.lock().objects.remove(&(bucket.to_string(), key.to_string()));
+        self.lock()
+            .objects
+            .remove(&(bucket.to_string(), key.to_string()));
         Ok(())
     }
 }

@@ -96,7 +96,11 @@ pub trait Queue: Send + Sync + 'static {
     async fn depth(&self) -> Result<Depth, AwsError>;
 
     /// Set the visibility timeout of one message.
-    async fn change_visibility(&self, receipt: &Receipt, timeout: Duration) -> Result<(), AwsError> {
+    async fn change_visibility(
+        &self,
+        receipt: &Receipt,
+        timeout: Duration,
+    ) -> Result<(), AwsError> {
         let mut results = self
             .change_visibility_batch(std::slice::from_ref(receipt), timeout)
             .await?;

@@ -180,7 +180,12 @@ fn per_entry<T>(
         }
     }
     for f in failed {
-        if let Some(slot) = f.id().parse::<usize>().ok().and_then(|i| results.get_mut(i)) {
+        if let Some(slot) = f
+            .id()
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| results.get_mut(i))
+        {
             // SenderFault = our request was wrong for this entry (e.g. a stale receipt handle).
             let class = if f.sender_fault() {
                 ErrorClass::Permanent
@@ -378,7 +383,6 @@ impl Queue for SqsQueue {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,10 +391,7 @@ mod tests {
     fn parses_redrive_policy_and_arn() {
         let p = r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:jan-dlq","maxReceiveCount":"8"}"#;
         let arn = redrive_target_arn(p).expect("arn");
-        assert_eq!(
-            split_queue_arn(&arn),
-            Some(("123456789012", "jan-dlq"))
-        );
+        assert_eq!(split_queue_arn(&arn), Some(("123456789012", "jan-dlq")));
         assert_eq!(split_queue_arn("arn:aws:sns:us-east-1:1:x"), None);
         assert_eq!(redrive_target_arn("{}"), None);
     }

@@ -55,8 +55,11 @@ pub enum CondPut {
 pub trait ObjectStore: Send + Sync + 'static {
     /// DeleteObjects for up to [`MAX_KEYS_PER_DELETE`] keys of one bucket (quiet mode).
     /// `Err` = the whole request failed; `Ok` = one outcome per requested key.
-    async fn delete_objects(&self, bucket: &str, keys: &[String])
-        -> Result<Vec<KeyOutcome>, AwsError>;
+    async fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<Vec<KeyOutcome>, AwsError>;
 
     /// One page of ListObjectsV2 under `prefix`.
     async fn list_page(

@@ -55,12 +55,28 @@ impl ObjectStore for S3Store {
             .iter()
             .map(|k| ObjectIdentifier::builder().key(k).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| entry_error(SERVICE, OP, "BuildRequest", e.to_string(), ErrorClass::Permanent))?;
+            .map_err(|e| {
+                entry_error(
+                    SERVICE,
+                    OP,
+                    "BuildRequest",
+                    e.to_string(),
+                    ErrorClass::Permanent,
+                )
+            })?;
         let delete = Delete::builder()
             .set_objects(Some(objects))
             .quiet(true)
             .build()
-            .map_err(|e| entry_error(SERVICE, OP, "BuildRequest", e.to_string(), ErrorClass::Permanent))?;
+            .map_err(|e| {
+                entry_error(
+                    SERVICE,
+                    OP,
+                    "BuildRequest",
+                    e.to_string(),
+                    ErrorClass::Permanent,
+                )
+            })?;
         let out = observe(
             SERVICE,
             OP,
@@ -143,7 +159,14 @@ impl ObjectStore for S3Store {
             operation: OP,
         }
         .emit();
-        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
                 return Ok(None)
@@ -155,7 +178,15 @@ impl ObjectStore for S3Store {
             .body
             .collect()
             .await
-            .map_err(|e| entry_error(SERVICE, OP, "ReadBody", e.to_string(), ErrorClass::Transient))?
+            .map_err(|e| {
+                entry_error(
+                    SERVICE,
+                    OP,
+                    "ReadBody",
+                    e.to_string(),
+                    ErrorClass::Transient,
+                )
+            })?
             .into_bytes()
             .to_vec();
         Ok(Some(Versioned { body, etag }))
@@ -201,7 +232,12 @@ impl ObjectStore for S3Store {
         observe(
             SERVICE,
             "DeleteObject",
-            self.client.delete_object().bucket(bucket).key(key).send().await,
+            self.client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await,
         )?;
         Ok(())
     }

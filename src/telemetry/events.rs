@@ -38,15 +38,21 @@ impl AwsRequest {
     }
 }
 
-/// A receive returned messages.
+/// A receive returned (`count` may be 0 after an empty long poll).
 pub struct MessagesReceived {
     pub count: usize,
+    /// Age (now − SentTimestamp) of the oldest message received; `None` when empty.
+    pub oldest_age: Option<Duration>,
 }
 
 impl MessagesReceived {
     pub fn emit(&self) {
-        tracing::debug!(count = self.count, "received messages");
-        metrics::counter!(m::MESSAGES_RECEIVED).increment(self.count as u64);
+        if self.count > 0 {
+            tracing::debug!(count = self.count, "received messages");
+            metrics::counter!(m::MESSAGES_RECEIVED).increment(self.count as u64);
+        }
+        let age = self.oldest_age.map_or(0.0, |d| d.as_secs_f64());
+        metrics::gauge!(m::QUEUE_OLDEST_AGE, "queue" => "main").set(age);
     }
 }
 

@@ -21,6 +21,7 @@ pub const SWEEP_SCANNED: &str = "janitor_sweep_objects_scanned_total";
 pub const SWEEP_LAST_SUCCESS: &str = "janitor_sweep_last_success_timestamp_seconds";
 pub const BUILD_INFO: &str = "janitor_build_info";
 pub const DELETE_BATCH_KEYS: &str = "janitor_delete_batch_keys";
+pub const QUEUE_OLDEST_AGE: &str = "janitor_queue_oldest_age_seconds";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
@@ -42,21 +43,62 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
 
 fn describe() {
     describe_counter!(MESSAGES_RECEIVED, "Messages received from the main queue.");
-    describe_counter!(MESSAGES_ACKED, "Messages deleted from the main queue after all their objects were gone.");
-    describe_counter!(MESSAGES_DEAD_LETTERED, "Messages moved to the dead-letter queue, by reason.");
-    describe_counter!(MESSAGES_RETRIED, "Messages released back to the queue after transient failures.");
-    describe_counter!(OBJECTS_DELETED, "Objects deleted (or confirmed absent), by source.");
-    describe_counter!(DELETE_ERRORS, "Per-key or whole-request delete failures, by class.");
-    describe_counter!(AWS_REQUESTS, "AWS API calls made, by service and operation.");
-    describe_histogram!(MESSAGE_LATENCY, Unit::Seconds, "Time from the producer's send to the ack.");
-    describe_counter!(SWEEPS, "Sweeps, by outcome (skipped = another replica held the lease).");
+    describe_counter!(
+        MESSAGES_ACKED,
+        "Messages deleted from the main queue after all their objects were gone."
+    );
+    describe_counter!(
+        MESSAGES_DEAD_LETTERED,
+        "Messages moved to the dead-letter queue, by reason."
+    );
+    describe_counter!(
+        MESSAGES_RETRIED,
+        "Messages released back to the queue after transient failures."
+    );
+    describe_counter!(
+        OBJECTS_DELETED,
+        "Objects deleted (or confirmed absent), by source."
+    );
+    describe_counter!(
+        DELETE_ERRORS,
+        "Per-key or whole-request delete failures, by class."
+    );
+    describe_counter!(
+        AWS_REQUESTS,
+        "AWS API calls made, by service and operation."
+    );
+    describe_histogram!(
+        MESSAGE_LATENCY,
+        Unit::Seconds,
+        "Time from the producer's send to the ack."
+    );
+    describe_counter!(
+        SWEEPS,
+        "Sweeps, by outcome (skipped = another replica held the lease)."
+    );
     describe_gauge!(INFLIGHT, "Messages being worked on by this process.");
-    describe_gauge!(QUEUE_MESSAGES, "Approximate queue depth, by queue and state.");
-    describe_histogram!(SWEEP_DURATION, Unit::Seconds, "Wall time of completed sweeps.");
+    describe_gauge!(
+        QUEUE_MESSAGES,
+        "Approximate queue depth, by queue and state."
+    );
+    describe_histogram!(
+        SWEEP_DURATION,
+        Unit::Seconds,
+        "Wall time of completed sweeps."
+    );
     describe_counter!(SWEEP_SCANNED, "Objects listed by the sweeper.");
-    describe_gauge!(SWEEP_LAST_SUCCESS, "Unix time of the last successful sweep by this process.");
-    describe_gauge!(BUILD_INFO, "Always 1; the version label says which build runs.");
-    describe_histogram!(DELETE_BATCH_KEYS, "Keys per DeleteObjects request sent by the worker.");
+    describe_gauge!(
+        SWEEP_LAST_SUCCESS,
+        "Unix time of the last successful sweep by this process."
+    );
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; the version label says which build runs."
+    );
+    describe_histogram!(
+        DELETE_BATCH_KEYS,
+        "Keys per DeleteObjects request sent by the worker."
+    );
 }
 
 /// Make every bounded label set visible from the start, so dashboards and `rate()` see zeros.
@@ -77,6 +119,10 @@ fn zero_init() {
         metrics::counter!(SWEEPS, "outcome" => outcome).absolute(0);
     }
     metrics::counter!(SWEEP_SCANNED).absolute(0);
+    // Histograms render only once they hold a sample; registering them here is harmless and
+    // keeps the handles warm.
+    let _ = metrics::histogram!(MESSAGE_LATENCY);
+    let _ = metrics::histogram!(SWEEP_DURATION);
     metrics::gauge!(INFLIGHT).set(0.0);
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }

@@ -27,9 +27,18 @@ pub fn audit_enabled() -> bool {
 }
 
 /// Install the global subscriber: level from `RUST_LOG` (default `info`), logs on stderr.
+/// Call [`set_audit`] first: the audit target is forced on or off accordingly.
 /// Safe to call more than once (later calls do nothing).
 pub fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if audit_enabled() {
+        // The audit trail does not depend on RUST_LOG: it is a record, not a diagnostic.
+        if let Ok(directive) = "janitor::audit=info".parse() {
+            filter = filter.add_directive(directive);
+        }
+    } else if let Ok(directive) = "janitor::audit=off".parse() {
+        filter = filter.add_directive(directive);
+    }
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder

@@ -113,7 +113,10 @@ async fn process(ctx: &Ctx, msg: &Received) -> Outcome {
                     }
                     .emit();
                     let detail = format!("{obj}: S3 refused the delete: {}: {}", e.code, e.message);
-                    return Outcome::Rejected(Rejection::new(Reason::DeleteRejected, detail), page_id);
+                    return Outcome::Rejected(
+                        Rejection::new(Reason::DeleteRejected, detail),
+                        page_id,
+                    );
                 }
             }
         }
@@ -162,7 +165,13 @@ async fn settle(ctx: &Ctx, msg: &Received, outcome: Outcome) {
                     "received {} times (JANITOR_MAX_ATTEMPTS={}); last error: {}: {}",
                     msg.receive_count, ctx.max_attempts, err.code, err.message
                 );
-                dead_letter(ctx, msg, page_id.as_deref(), Rejection::new(Reason::RetriesExhausted, detail)).await;
+                dead_letter(
+                    ctx,
+                    msg,
+                    page_id.as_deref(),
+                    Rejection::new(Reason::RetriesExhausted, detail),
+                )
+                .await;
                 return;
             }
             let delay = release_delay(msg.receive_count);

@@ -5,6 +5,8 @@ pub mod acker;
 pub mod batcher;
 pub mod handle;
 pub mod heartbeat;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +38,12 @@ pub struct LoopConfig {
 
 /// Run the receive loops until `ctx.stop` is cancelled; message tasks go to `tracker`.
 /// A panicking message task or a permanent receive error cancels `fatal`.
-pub async fn run_loops(ctx: Arc<Ctx>, config: LoopConfig, tracker: TaskTracker, fatal: CancellationToken) {
+pub async fn run_loops(
+    ctx: Arc<Ctx>,
+    config: LoopConfig,
+    tracker: TaskTracker,
+    fatal: CancellationToken,
+) {
     let permits = Arc::new(Semaphore::new(config.max_inflight.max(RECEIVE_BATCH)));
     let mut loops = Vec::new();
     for id in 0..config.concurrency {
@@ -73,12 +80,12 @@ async fn receive_loop(
             p = permits.clone().acquire_many_owned(RECEIVE_BATCH as u32) => match p { Ok(p) => p, Err(_) => break },
             _ = ctx.stop.cancelled() => break,
         };
-        // A receive in flight is not cut short by shutdown (that could strand messages
-        // invisible); only the drain deadline abandons it.
-        let received = tokio::select! {
-            r = ctx.queue.receive(RECEIVE_BATCH as u8, config.wait, config.visibility) => r,
-            _ = ctx.abandon.cancelled() => break,
-        };
+        // A receive in flight is never cut short (dropping it could strand the messages it
+        // took, invisible); what it returns after shutdown started is handed back at once.
+        let received = ctx
+            .queue
+            .receive(RECEIVE_BATCH as u8, config.wait, config.visibility)
+            .await;
         let messages = match received {
             Ok(m) => {
                 backoff = loop_backoff().build();
@@ -99,13 +106,24 @@ async fn receive_loop(
                 break;
             }
         };
+        let now = std::time::SystemTime::now();
+        MessagesReceived {
+            count: messages.len(),
+            oldest_age: messages
+                .iter()
+                .filter_map(|m| m.sent_at.and_then(|t| now.duration_since(t).ok()))
+                .max(),
+        }
+        .emit();
         if messages.is_empty() {
             continue;
         }
-        MessagesReceived { count: messages.len() }.emit();
         if ctx.stop.is_cancelled() {
             let receipts: Vec<Receipt> = messages.iter().map(|m| m.receipt.clone()).collect();
-            let _ = ctx.queue.change_visibility_batch(&receipts, Duration::ZERO).await;
+            let _ = ctx
+                .queue
+                .change_visibility_batch(&receipts, Duration::ZERO)
+                .await;
             break;
         }
         let mut permit = permit;

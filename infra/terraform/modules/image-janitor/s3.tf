@@ -1,8 +1,7 @@
 resource "aws_s3_bucket" "images" {
   #checkov:skip=CKV_AWS_144:temporary images need no cross-region replication; they are deleted within days
-  #checkov:skip=CKV_AWS_18:access logging of a short-lived scratch bucket is left to the account-wide CloudTrail data events / org policy
+  #checkov:skip=CKV_AWS_18:access logging is opt-in via var.access_log_bucket_name; a scratch bucket of temporary images does not need it by default
   #checkov:skip=CKV2_AWS_62:nothing consumes bucket event notifications; deletions are driven by SQS page.created messages
-  #checkov:skip=CKV_AWS_145:SSE-S3 by default; SSE-KMS is used when kms_key_arn is set (checkov cannot see the conditional)
   count = var.create_bucket ? 1 : 0
 
   bucket        = var.bucket_name
@@ -28,6 +27,14 @@ resource "aws_s3_bucket_public_access_block" "images" {
   block_public_policy     = true
   ignore_public_acls      = true
   restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_logging" "images" {
+  count  = var.create_bucket && var.access_log_bucket_name != null ? 1 : 0
+  bucket = aws_s3_bucket.images[0].id
+
+  target_bucket = var.access_log_bucket_name
+  target_prefix = "s3-access/${var.bucket_name}/"
 }
 
 resource "aws_s3_bucket_versioning" "images" {
@@ -108,10 +115,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_expiration_days
     }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = var.abort_incomplete_multipart_upload_days
-    }
   }
 
   # The lease object lives outside the prefix, but its old versions (one per
@@ -127,9 +130,18 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
     noncurrent_version_expiration {
       noncurrent_days = 1
     }
+  }
+
+  # Incomplete multipart uploads are never useful, under the prefix or not:
+  # abort them bucket-wide.
+  rule {
+    id     = "${var.name}-abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {}
 
     abort_incomplete_multipart_upload {
-      days_after_initiation = 1
+      days_after_initiation = var.abort_incomplete_multipart_upload_days
     }
   }
 

@@ -171,7 +171,7 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "abort_incomplete_multipart_upload_days" {
-  description = "Incomplete multipart uploads under the prefix are aborted after this many days."
+  description = "Incomplete multipart uploads (anywhere in the bucket) are aborted after this many days."
   type        = number
   default     = 1
 
@@ -179,6 +179,12 @@ variable "abort_incomplete_multipart_upload_days" {
     condition     = var.abort_incomplete_multipart_upload_days >= 1 && floor(var.abort_incomplete_multipart_upload_days) == var.abort_incomplete_multipart_upload_days
     error_message = "abort_incomplete_multipart_upload_days must be a whole number >= 1."
   }
+}
+
+variable "access_log_bucket_name" {
+  description = "With create_bucket = true: existing bucket that receives S3 server access logs of the image bucket (prefix s3-access/<bucket>/). null: no access logging."
+  type        = string
+  default     = null
 }
 
 variable "force_destroy_bucket" {

@@ -1,0 +1,183 @@
+"""A counting reverse proxy for the AWS emulator (benchmark helper; stdlib only).
+
+Every request is forwarded unchanged to TARGET and counted by AWS operation, independently
+of the worker's own metrics:
+
+* SQS (JSON protocol): the ``X-Amz-Target`` header, e.g. ``AmazonSQS.ReceiveMessage``;
+  SQS query protocol: the ``Action`` form field.
+* S3 (path-style): method + query, e.g. ``POST ?delete`` = DeleteObjects,
+  ``DELETE /bucket/key`` = DeleteObject, ``GET ?list-type=2`` = ListObjectsV2.
+
+Control endpoints (never forwarded): ``GET /__counts`` returns the counts as JSON
+(``{"counts": {"sqs ReceiveMessage": 12, ...}, "upstream_seconds": {...}}``, the latter the
+time spent waiting for the emulator per operation); ``POST /__reset`` zeroes them.
+
+    python3 scripts/bench/proxy.py --port 0 --target http://127.0.0.1:5000 [--port-file F]
+"""
+
+import argparse
+import http.client
+import json
+import os
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+}
+
+COUNTS: Counter = Counter()
+UPSTREAM_SECONDS: Counter = Counter()
+LOCK = threading.Lock()
+
+
+def operation(method: str, path: str, headers, body: bytes) -> str:
+    target = headers.get("X-Amz-Target")
+    if target:
+        return "sqs " + target.rsplit(".", 1)[-1]
+    split = urllib.parse.urlsplit(path)
+    query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+    ctype = headers.get("Content-Type", "")
+    if method == "POST" and "x-www-form-urlencoded" in ctype:
+        action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return "sqs " + action[0]
+    if "Action" in query:
+        return "sqs " + query["Action"][0]
+    segments = [s for s in split.path.split("/") if s]
+    has_key = len(segments) > 1
+    if method == "POST" and "delete" in query:
+        return "s3 DeleteObjects"
+    if method == "DELETE":
+        return "s3 DeleteObject" if has_key else "s3 DeleteBucket"
+    if method == "GET" and query.get("list-type") == ["2"]:
+        return "s3 ListObjectsV2"
+    if method == "GET":
+        return "s3 GetObject" if has_key else "s3 ListObjects"
+    if method == "PUT":
+        return "s3 PutObject" if has_key else "s3 CreateBucket"
+    if method == "HEAD":
+        return "s3 HeadObject" if has_key else "s3 HeadBucket"
+    return f"other {method}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    target: urllib.parse.SplitResult
+    local = threading.local()
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+    def upstream(self) -> http.client.HTTPConnection:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self.target.hostname, self.target.port, timeout=120)
+            self.local.conn = conn
+        return conn
+
+    def read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def control(self) -> bool:
+        if self.path == "/__counts":
+            with LOCK:
+                payload = json.dumps(
+                    {"counts": dict(COUNTS), "upstream_seconds": dict(UPSTREAM_SECONDS)},
+                    sort_keys=True,
+                ).encode()
+        elif self.path == "/__reset":
+            with LOCK:
+                COUNTS.clear()
+                UPSTREAM_SECONDS.clear()
+            payload = b"{}"
+        else:
+            return False
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        return True
+
+    def forward(self):
+        body = self.read_body()
+        if self.control():
+            return
+        op = operation(self.command, self.path, self.headers, body)
+        with LOCK:
+            COUNTS[op] += 1
+        started = time.monotonic()
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers["Content-Length"] = str(len(body))
+        for attempt in (1, 2):
+            conn = self.upstream()
+            try:
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                with LOCK:
+                    UPSTREAM_SECONDS[op] += time.monotonic() - started
+                break
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                self.local.conn = None
+                if attempt == 2:
+                    self.send_error(502)
+                    return
+        self.send_response_only(resp.status, resp.reason)
+        for k, v in resp.getheaders():
+            if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
+                self.send_header(k, v)
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(data)))
+        else:
+            self.send_header("Content-Length", resp.getheader("Content-Length", "0"))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--target", required=True)
+    ap.add_argument("--port-file", help="write the bound port here once listening")
+    args = ap.parse_args()
+    Handler.target = urllib.parse.urlsplit(args.target)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    port = server.server_address[1]
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(str(port))
+        os.replace(args.port_file + ".tmp", args.port_file)
+    print(f"proxy listening on 127.0.0.1:{port} -> {args.target}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

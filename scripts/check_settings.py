@@ -1,0 +1,493 @@
+#!/usr/bin/env python3
+"""Cross-checks of the deployment files against CONTRACT §5/§7 and each other.
+
+- ConfigMap keys are CONTRACT §5 settings (plus AWS_* and RUST_LOG); the
+  required ones are there; values are well-formed and agree with the pod spec
+  (shutdown timeout < grace period, HTTP port = container port) and with
+  terraform (max attempts < maxReceiveCount, queue/bucket/prefix/role names).
+- KEDA, ServiceAccount, ServiceMonitor, Service, Deployment, CronJob refer to
+  each other and to the same queue as the ConfigMap.
+- infra/prometheus/rules.yml and the PrometheusRule hold the same rules; every
+  alert has summary, description and runbook_url; the expected alerts exist.
+- The Grafana dashboard parses, is templated on ${datasource}, and uses only
+  known metrics.
+
+`--fix` rewrites infra/kubernetes/base/prometheusrule.yaml from rules.yml.
+Exit 1 with one line per problem.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "infra" / "kubernetes"
+BASE = K8S / "base"
+COMPONENT = K8S / "components" / "cronjob-sweep"
+RULES = ROOT / "infra" / "prometheus" / "rules.yml"
+PROMRULE = BASE / "prometheusrule.yaml"
+DASHBOARD = ROOT / "infra" / "grafana" / "image-janitor.json"
+TF_MODULE = ROOT / "infra" / "terraform" / "modules" / "image-janitor"
+TF_EXAMPLE = ROOT / "infra" / "terraform" / "examples" / "complete"
+
+# CONTRACT §5, used when shared/CONTRACT.md is not beside the checkout.
+CONTRACT_SETTINGS = {
+    "JANITOR_QUEUE_URL",
+    "JANITOR_DLQ_URL",
+    "JANITOR_BUCKETS",
+    "JANITOR_PREFIX",
+    "JANITOR_CONCURRENCY",
+    "JANITOR_WAIT_TIME",
+    "JANITOR_VISIBILITY_TIMEOUT",
+    "JANITOR_MAX_ATTEMPTS",
+    "JANITOR_SWEEP_INTERVAL",
+    "JANITOR_SWEEP_MAX_AGE",
+    "JANITOR_HTTP_ADDR",
+    "JANITOR_SHUTDOWN_TIMEOUT",
+    "JANITOR_LOG_FORMAT",
+    "JANITOR_S3_FORCE_PATH_STYLE",
+    "JANITOR_DRY_RUN",
+    "JANITOR_QUEUE_POLL_INTERVAL",
+    "JANITOR_AUDIT",
+}
+REQUIRED_SETTINGS = {"JANITOR_QUEUE_URL", "JANITOR_BUCKETS", "JANITOR_PREFIX"}
+DURATION_SETTINGS = {
+    "JANITOR_WAIT_TIME",
+    "JANITOR_VISIBILITY_TIMEOUT",
+    "JANITOR_SWEEP_INTERVAL",
+    "JANITOR_SWEEP_MAX_AGE",
+    "JANITOR_SHUTDOWN_TIMEOUT",
+    "JANITOR_QUEUE_POLL_INTERVAL",
+}
+
+# CONTRACT §7 plus the project's extra metrics.
+KNOWN_METRICS = {
+    "janitor_messages_received_total",
+    "janitor_messages_acked_total",
+    "janitor_messages_dead_lettered_total",
+    "janitor_messages_retried_total",
+    "janitor_objects_deleted_total",
+    "janitor_delete_errors_total",
+    "janitor_aws_requests_total",
+    "janitor_message_latency_seconds",
+    "janitor_sweeps_total",
+    "janitor_inflight_messages",
+    "janitor_queue_messages",
+    "janitor_sweep_duration_seconds",
+    "janitor_sweep_objects_scanned_total",
+    "janitor_sweep_last_success_timestamp_seconds",
+    "janitor_queue_oldest_age_seconds",
+    "janitor_build_info",
+    "janitor_delete_batch_keys",
+}
+HISTOGRAMS = {"janitor_message_latency_seconds", "janitor_sweep_duration_seconds", "janitor_delete_batch_keys"}
+PROMETHEUS_BUILTINS = {"up"}
+
+EXPECTED_ALERTS = {
+    "ImageJanitorDeadLetterNotEmpty",
+    "ImageJanitorDeadLetterGrowing",
+    "ImageJanitorDeleteErrorsHigh",
+    "ImageJanitorBacklogStalled",
+    "ImageJanitorOldestMessageTooOld",
+    "ImageJanitorSweepMissing",
+    "ImageJanitorDown",
+}
+RUNBOOK_PREFIX = "https://github.com/example/image-janitor/blob/main/docs/operations.md#"
+
+problems: list[str] = []
+
+
+def problem(msg: str) -> None:
+    problems.append(msg)
+
+
+def load_yaml(path: Path) -> dict:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def contract_settings() -> set[str]:
+    """§5 env vars from ../shared/CONTRACT.md when present, else the list above."""
+    for candidate in (ROOT / ".." / "shared" / "CONTRACT.md", ROOT / "CONTRACT.md"):
+        if candidate.is_file():
+            text = candidate.read_text(encoding="utf-8")
+            m = re.search(r"^## 5\..*?(?=^## 6\.)", text, re.S | re.M)
+            section = m.group(0) if m else text
+            found = set(re.findall(r"`(JANITOR_[A-Z0-9_]+)`", section))
+            if found:
+                missing = CONTRACT_SETTINGS - found
+                if missing:
+                    problem(f"check_settings.py's CONTRACT_SETTINGS has {sorted(missing)} not in {candidate}")
+                return found
+    return set(CONTRACT_SETTINGS)
+
+
+def duration_seconds(value: str) -> float | None:
+    m = re.fullmatch(r"(\d+)(ms|s|m|h|d)", value)
+    if not m:
+        return 0.0 if value == "0" else None
+    n, unit = int(m.group(1)), m.group(2)
+    return n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+def tf_default(directory: Path, variable: str) -> str | None:
+    """The default of a terraform variable, read with a regex (no hcl2 here)."""
+    for tf in sorted(directory.glob("*.tf")):
+        text = tf.read_text(encoding="utf-8")
+        m = re.search(r'variable\s+"%s"\s*\{(.*?)\n\}' % re.escape(variable), text, re.S)
+        if m:
+            d = re.search(r'^\s*default\s*=\s*(.+?)\s*$', m.group(1), re.M)
+            if d:
+                return d.group(1).strip('"')
+    return None
+
+
+def sqs_queue(url: str) -> tuple[str, str, str]:
+    """https://sqs.REGION.amazonaws.com/ACCOUNT/NAME -> (region, account, name)."""
+    parsed = urlparse(url)
+    host_parts = parsed.hostname.split(".") if parsed.hostname else []
+    region = host_parts[1] if len(host_parts) > 2 and host_parts[0] == "sqs" else ""
+    path = [p for p in parsed.path.split("/") if p]
+    if parsed.scheme != "https" or len(path) != 2:
+        problem(f"{url!r} is not an SQS queue URL https://sqs.REGION.amazonaws.com/ACCOUNT/NAME")
+        return region, "", ""
+    return region, path[0], path[1]
+
+
+def containers(pod_spec: dict) -> list[dict]:
+    return list(pod_spec.get("containers", [])) + list(pod_spec.get("initContainers", []))
+
+
+# ---------------------------------------------------------------------------
+# Kubernetes
+# ---------------------------------------------------------------------------
+
+
+def check_kubernetes() -> None:
+    kustomization = load_yaml(BASE / "kustomization.yaml")
+    for res in kustomization.get("resources", []):
+        if not (BASE / res).exists():
+            problem(f"base/kustomization.yaml: resource {res} does not exist")
+    comp = load_yaml(COMPONENT / "kustomization.yaml")
+    if comp.get("kind") != "Component":
+        problem("components/cronjob-sweep/kustomization.yaml: kind must be Component")
+    for res in comp.get("resources", []) + [p.get("path") for p in comp.get("patches", [])]:
+        if res and not (COMPONENT / res).exists():
+            problem(f"components/cronjob-sweep: {res} does not exist")
+
+    namespace = kustomization.get("namespace")
+    cm = load_yaml(BASE / "configmap.yaml")
+    sa = load_yaml(BASE / "serviceaccount.yaml")
+    deploy = load_yaml(BASE / "deployment.yaml")
+    svc = load_yaml(BASE / "service.yaml")
+    smon = load_yaml(BASE / "servicemonitor.yaml")
+    scaled = load_yaml(BASE / "keda-scaledobject.yaml")
+    tauth = load_yaml(BASE / "keda-triggerauthentication.yaml")
+    cron = load_yaml(COMPONENT / "cronjob-sweep.yaml")
+    patch = load_yaml(COMPONENT / "configmap-sweep-interval.yaml")
+
+    for doc in (cm, sa, deploy, svc, smon, scaled, tauth, cron):
+        if doc["metadata"].get("namespace") != namespace:
+            problem(f"{doc['kind']}/{doc['metadata']['name']}: namespace is not {namespace!r}")
+
+    # --- ConfigMap vs CONTRACT §5 ---
+    settings = contract_settings()
+    data = {k: str(v) for k, v in (cm.get("data") or {}).items()}
+    for key in sorted(data):
+        if key in settings or key.startswith("AWS_") or key == "RUST_LOG":
+            continue
+        problem(f"configmap: {key} is not a CONTRACT §5 setting (nor AWS_* / RUST_LOG)")
+    for key in sorted(REQUIRED_SETTINGS - set(data)):
+        problem(f"configmap: required setting {key} is missing")
+    if "AWS_REGION" not in data:
+        problem("configmap: AWS_REGION is missing")
+    for key in sorted(DURATION_SETTINGS & set(data)):
+        if duration_seconds(data[key]) is None:
+            problem(f"configmap: {key}={data[key]!r} is not a duration like 500ms, 20s, 5m, 1h, 7d")
+    wait = duration_seconds(data.get("JANITOR_WAIT_TIME", "20s"))
+    if wait is not None and not 0 <= wait <= 20:
+        problem("configmap: JANITOR_WAIT_TIME must be within 0-20s")
+    for key in ("JANITOR_CONCURRENCY", "JANITOR_MAX_ATTEMPTS"):
+        if key in data and not re.fullmatch(r"[1-9][0-9]*", data[key]):
+            problem(f"configmap: {key}={data[key]!r} must be a positive integer")
+    for key in ("JANITOR_S3_FORCE_PATH_STYLE", "JANITOR_DRY_RUN"):
+        if key in data and data[key] not in ("true", "false"):
+            problem(f"configmap: {key} must be 'true' or 'false'")
+    if data.get("JANITOR_LOG_FORMAT", "json") not in ("json", "text"):
+        problem("configmap: JANITOR_LOG_FORMAT must be json or text")
+    if data.get("JANITOR_AUDIT", "on") not in ("on", "off"):
+        problem("configmap: JANITOR_AUDIT must be on or off")
+    if data.get("JANITOR_DRY_RUN") == "true":
+        problem("configmap: JANITOR_DRY_RUN=true in the base would delete nothing in production")
+    patched = {k: str(v) for k, v in (patch.get("data") or {}).items()}
+    if patched != {"JANITOR_SWEEP_INTERVAL": "0"} or patch["metadata"]["name"] != cm["metadata"]["name"]:
+        problem("components/cronjob-sweep: the ConfigMap patch must only set JANITOR_SWEEP_INTERVAL=0 on the base ConfigMap")
+
+    # --- Pod specs ---
+    pod = deploy["spec"]["template"]["spec"]
+    grace = pod.get("terminationGracePeriodSeconds", 30)
+    shutdown = duration_seconds(data.get("JANITOR_SHUTDOWN_TIMEOUT", "20s")) or 20
+    if not grace > shutdown:
+        problem(f"deployment: terminationGracePeriodSeconds {grace} must exceed JANITOR_SHUTDOWN_TIMEOUT {shutdown}s")
+    http_port = int(data.get("JANITOR_HTTP_ADDR", "0.0.0.0:9090").rsplit(":", 1)[1])
+    main = pod["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in main.get("ports", [])}
+    if ports.get("metrics") != http_port:
+        problem(f"deployment: port 'metrics' must be JANITOR_HTTP_ADDR's port {http_port}")
+    if main.get("args") != ["run"]:
+        problem("deployment: args must be ['run']")
+    probes = (main.get("livenessProbe", {}).get("httpGet", {}).get("path"),
+              main.get("readinessProbe", {}).get("httpGet", {}).get("path"))
+    if probes != ("/healthz", "/readyz"):
+        problem(f"deployment: liveness/readiness paths are {probes}, want /healthz, /readyz")
+    cron_pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    if cron_pod["containers"][0].get("args") != ["sweep"]:
+        problem("cronjob: args must be ['sweep']")
+    if cron_pod["containers"][0]["image"] != main["image"]:
+        problem("cronjob: image differs from the deployment's")
+    for kind, spec in (("deployment", pod), ("cronjob", cron_pod)):
+        if spec.get("serviceAccountName") != sa["metadata"]["name"]:
+            problem(f"{kind}: serviceAccountName is not {sa['metadata']['name']!r}")
+        sc = spec.get("securityContext", {})
+        if not (sc.get("runAsNonRoot") and sc.get("runAsUser") == 10001
+                and sc.get("seccompProfile", {}).get("type") == "RuntimeDefault"):
+            problem(f"{kind}: pod securityContext must set runAsNonRoot, runAsUser 10001, seccomp RuntimeDefault")
+        for c in containers(spec):
+            refs = [e.get("configMapRef", {}).get("name") for e in c.get("envFrom", [])]
+            if cm["metadata"]["name"] not in refs:
+                problem(f"{kind}/{c['name']}: envFrom does not reference ConfigMap {cm['metadata']['name']}")
+            csc = c.get("securityContext", {})
+            if not (csc.get("readOnlyRootFilesystem") and csc.get("allowPrivilegeEscalation") is False
+                    and csc.get("capabilities", {}).get("drop") == ["ALL"]):
+                problem(f"{kind}/{c['name']}: container securityContext is not hardened")
+            if not re.fullmatch(r"[^@\s]+@sha256:[0-9a-f]{64}", c.get("image", "")):
+                problem(f"{kind}/{c['name']}: image must be pinned by digest")
+
+    pod_labels = deploy["spec"]["template"]["metadata"]["labels"]
+    sel = deploy["spec"]["selector"]["matchLabels"]
+    if any(pod_labels.get(k) != v for k, v in sel.items()):
+        problem("deployment: selector does not match the pod template labels")
+    if any(pod_labels.get(k) != v for k, v in svc["spec"]["selector"].items()):
+        problem("service: selector does not match the deployment's pods")
+    cron_labels = cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    if all(cron_labels.get(k) == v for k, v in sel.items()):
+        problem("cronjob: pod labels must not match the deployment's selector")
+    svc_ports = {p["name"] for p in svc["spec"]["ports"]}
+    if any(e.get("port") not in svc_ports for e in smon["spec"]["endpoints"]):
+        problem("servicemonitor: endpoint port is not a named Service port")
+    if any(svc["metadata"]["labels"].get(k) != v for k, v in smon["spec"]["selector"]["matchLabels"].items()):
+        problem("servicemonitor: selector does not match the Service labels")
+
+    # --- KEDA ---
+    target = scaled["spec"]["scaleTargetRef"]
+    if target.get("name") != deploy["metadata"]["name"]:
+        problem("scaledobject: scaleTargetRef is not the deployment")
+    if (scaled["spec"].get("minReplicaCount"), scaled["spec"].get("maxReplicaCount")) != (1, 10):
+        problem("scaledobject: replicas must range 1..10")
+    triggers = scaled["spec"].get("triggers", [])
+    if len(triggers) != 1 or triggers[0].get("type") != "aws-sqs-queue":
+        problem("scaledobject: want exactly one aws-sqs-queue trigger")
+    else:
+        meta = triggers[0].get("metadata", {})
+        if meta.get("queueURL") != data.get("JANITOR_QUEUE_URL"):
+            problem("scaledobject: queueURL differs from the ConfigMap's JANITOR_QUEUE_URL")
+        if meta.get("awsRegion") != data.get("AWS_REGION"):
+            problem("scaledobject: awsRegion differs from the ConfigMap's AWS_REGION")
+        if meta.get("queueLength") != "50" or meta.get("scaleOnInFlight") != "true":
+            problem("scaledobject: want queueLength '50' and scaleOnInFlight 'true' (strings)")
+        auth = triggers[0].get("authenticationRef", {}).get("name")
+        if auth != tauth["metadata"]["name"]:
+            problem("scaledobject: authenticationRef is not the TriggerAuthentication")
+    if tauth["spec"].get("podIdentity", {}).get("provider") != "aws":
+        problem("triggerauthentication: podIdentity.provider must be aws")
+
+    # --- Terraform naming ---
+    name = tf_default(TF_EXAMPLE, "name") or "image-janitor"
+    region, _, qname = sqs_queue(data.get("JANITOR_QUEUE_URL", ""))
+    if qname != name:
+        problem(f"configmap: JANITOR_QUEUE_URL names queue {qname!r}, terraform creates {name!r}")
+    if region != data.get("AWS_REGION"):
+        problem(f"configmap: JANITOR_QUEUE_URL region {region!r} differs from AWS_REGION")
+    if "JANITOR_DLQ_URL" in data:
+        dregion, _, dname = sqs_queue(data["JANITOR_DLQ_URL"])
+        if dname != f"{name}-dlq" or dregion != region:
+            problem(f"configmap: JANITOR_DLQ_URL must be the {name}-dlq queue in {region}")
+    tf_region = tf_default(TF_EXAMPLE, "region")
+    if tf_region and tf_region != data.get("AWS_REGION"):
+        problem(f"configmap: AWS_REGION {data.get('AWS_REGION')!r} differs from terraform's {tf_region!r}")
+    buckets = data.get("JANITOR_BUCKETS", "").split(",")
+    if buckets[0] != tf_default(TF_EXAMPLE, "bucket_name"):
+        problem("configmap: the first of JANITOR_BUCKETS is not terraform's bucket_name")
+    if data.get("JANITOR_PREFIX") != tf_default(TF_EXAMPLE, "prefix"):
+        problem("configmap: JANITOR_PREFIX differs from terraform's prefix")
+    mrc = tf_default(TF_MODULE, "max_receive_count")
+    if mrc and int(data.get("JANITOR_MAX_ATTEMPTS", "5")) >= int(mrc):
+        problem(f"configmap: JANITOR_MAX_ATTEMPTS must be below terraform's max_receive_count {mrc}")
+    if namespace != tf_default(TF_MODULE, "namespace"):
+        problem("kustomization: namespace differs from terraform's namespace (IRSA trust)")
+    if sa["metadata"]["name"] != tf_default(TF_MODULE, "service_account_name"):
+        problem("serviceaccount: name differs from terraform's service_account_name (IRSA trust)")
+    role = sa["metadata"].get("annotations", {}).get("eks.amazonaws.com/role-arn", "")
+    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/%s-worker" % re.escape(name), role):
+        problem(f"serviceaccount: eks.amazonaws.com/role-arn must be terraform's {name}-worker role")
+    keda_role = tauth["spec"].get("podIdentity", {}).get("roleArn", "")
+    if keda_role and not keda_role.endswith(f":role/{name}-keda-scaler"):
+        problem(f"triggerauthentication: roleArn must be terraform's {name}-keda-scaler role")
+
+
+# ---------------------------------------------------------------------------
+# Prometheus rules and the dashboard
+# ---------------------------------------------------------------------------
+
+
+def render_prometheusrule() -> str:
+    src = RULES.read_text(encoding="utf-8")
+    body = src.split("groups:\n", 1)[1]
+    indented = "".join(("  " + line if line.strip() else line) for line in body.splitlines(True))
+    return (
+        "---\n"
+        "# The alerting rules of infra/prometheus/rules.yml as a Prometheus Operator\n"
+        "# PrometheusRule. Keep the two identical (scripts/check_settings.py checks;\n"
+        "# `python3 scripts/check_settings.py --fix` regenerates this file).\n"
+        "apiVersion: monitoring.coreos.com/v1\n"
+        "kind: PrometheusRule\n"
+        "metadata:\n"
+        "  name: image-janitor\n"
+        "  namespace: image-janitor\n"
+        "  labels:\n"
+        "    app.kubernetes.io/name: image-janitor\n"
+        "    # Match your Prometheus' ruleSelector (kube-prometheus-stack: release=<name>).\n"
+        "    role: alert-rules\n"
+        "spec:\n"
+        "  groups:\n" + indented
+    )
+
+
+def metric_names(expr: str) -> set[str]:
+    return set(re.findall(r"\b(janitor_[a-z0-9_]+)\b", expr)) | (
+        set(re.findall(r"\b(up)\s*[{(\[]", expr)) & PROMETHEUS_BUILTINS
+    )
+
+
+def check_metric(where: str, name: str) -> None:
+    base = name
+    for suffix in ("_bucket", "_sum", "_count"):
+        if name.endswith(suffix) and name[: -len(suffix)] in HISTOGRAMS:
+            base = name[: -len(suffix)]
+    if base not in KNOWN_METRICS and base not in PROMETHEUS_BUILTINS:
+        problem(f"{where}: unknown metric {name}")
+    if base in HISTOGRAMS and base == name:
+        problem(f"{where}: histogram {name} used without _bucket/_sum/_count")
+
+
+def check_rules() -> None:
+    rules = load_yaml(RULES)
+    promrule = load_yaml(PROMRULE)
+    if promrule.get("kind") != "PrometheusRule":
+        problem("prometheusrule.yaml: kind is not PrometheusRule")
+    if promrule.get("spec", {}).get("groups") != rules.get("groups"):
+        problem("prometheusrule.yaml and infra/prometheus/rules.yml differ (run scripts/check_settings.py --fix)")
+    alerts = {}
+    for group in rules.get("groups", []):
+        for rule in group.get("rules", []):
+            if "alert" not in rule:
+                continue
+            name = rule["alert"]
+            if name in alerts:
+                problem(f"rules.yml: alert {name} defined twice")
+            alerts[name] = rule
+            ann = rule.get("annotations", {})
+            for key in ("summary", "description", "runbook_url"):
+                if not str(ann.get(key, "")).strip():
+                    problem(f"rules.yml: alert {name} has no {key}")
+            url = str(ann.get("runbook_url", ""))
+            if not re.fullmatch(re.escape(RUNBOOK_PREFIX) + r"[a-z0-9-]+", url):
+                problem(f"rules.yml: alert {name} runbook_url must be {RUNBOOK_PREFIX}<anchor>")
+            if rule.get("labels", {}).get("severity") not in ("warning", "critical", "info"):
+                problem(f"rules.yml: alert {name} needs a severity label")
+            for metric in metric_names(str(rule.get("expr", ""))):
+                check_metric(f"rules.yml: {name}", metric)
+    for name in sorted(EXPECTED_ALERTS - set(alerts)):
+        problem(f"rules.yml: missing alert {name}")
+
+
+def check_dashboard() -> None:
+    try:
+        dash = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        problem(f"grafana: {DASHBOARD.name} does not parse: {exc}")
+        return
+    variables = {v.get("name"): v for v in dash.get("templating", {}).get("list", [])}
+    ds = variables.get("datasource")
+    if not ds or ds.get("type") != "datasource" or ds.get("query") != "prometheus":
+        problem("grafana: needs a templated variable 'datasource' of type datasource, query prometheus")
+    exprs = []
+
+    def walk(panels):
+        for panel in panels:
+            walk(panel.get("panels", []))
+            if panel.get("type") == "row":
+                continue
+            uid = (panel.get("datasource") or {}).get("uid")
+            if uid != "${datasource}":
+                problem(f"grafana: panel {panel.get('title')!r} does not use ${{datasource}}")
+            for target in panel.get("targets", []):
+                exprs.append((panel.get("title"), target.get("expr", "")))
+
+    walk(dash.get("panels", []))
+    used = set()
+    for title, expr in exprs:
+        for metric in metric_names(expr):
+            check_metric(f"grafana panel {title!r}", metric)
+            used.add(metric)
+    text = "\n".join(e for _, e in exprs)
+    for q in ("0.5", "0.9", "0.99"):
+        if f"histogram_quantile({q}, sum by (le) (rate(janitor_message_latency_seconds_bucket" not in text:
+            problem(f"grafana: no p{q[2:] or '50'} latency panel from janitor_message_latency_seconds_bucket")
+    for metric in ("janitor_messages_acked_total", "janitor_messages_dead_lettered_total",
+                   "janitor_messages_retried_total", "janitor_objects_deleted_total",
+                   "janitor_delete_errors_total", "janitor_inflight_messages", "janitor_queue_messages",
+                   "janitor_sweeps_total", "janitor_aws_requests_total"):
+        if metric not in used:
+            problem(f"grafana: no panel uses {metric}")
+    if not re.search(r"janitor_aws_requests_total.*\)\s*/\s*(scalar\()?sum\(rate\(janitor_messages_acked_total", text):
+        problem("grafana: no 'AWS requests per acked message' panel")
+
+
+def check_skips() -> None:
+    """Every inline checkov skip names a check and gives a reason."""
+    files = [ROOT / "Dockerfile"] + [p for p in (ROOT / "infra").rglob("*") if p.is_file()]
+    for path in files:
+        if not path.is_file():
+            continue
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for m in re.finditer(r"checkov:skip\S*?[=:]\s*(\S[^\n]*)", line):
+                if not re.match(r"CKV2?_[A-Z0-9]+_\d+\s*:\s*\S.{9,}", m.group(1)):
+                    problem(f"{path.relative_to(ROOT)}:{lineno}: checkov skip without a check id and reason")
+
+
+def main() -> int:
+    if "--fix" in sys.argv[1:]:
+        PROMRULE.write_text(render_prometheusrule(), encoding="utf-8")
+        print(f"check_settings: wrote {PROMRULE.relative_to(ROOT)}")
+    for check in (check_kubernetes, check_rules, check_dashboard, check_skips):
+        try:
+            check()
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, OSError, yaml.YAMLError) as exc:
+            problem(f"{check.__name__}: malformed input: {exc!r}")
+    for msg in problems:
+        print(f"check_settings: {msg}", file=sys.stderr)
+    if problems:
+        print(f"check_settings: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("check_settings: ConfigMap, KEDA, IRSA, terraform names, alerts and dashboard agree")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

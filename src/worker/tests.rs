@@ -1,0 +1,409 @@
+//! Worker unit tests on the in-memory fakes with paused time: batching, partial failures,
+//! backoff, dead-lettering, heartbeat ordering.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::acker::Acker;
+use super::batcher::{BatcherConfig, DeleteBatcher};
+use super::{run_loops, Ctx, LoopConfig};
+use crate::deadletter::{DeadLetter, ATTR_ATTEMPTS, ATTR_REASON};
+use crate::fakes::{permanent, transient, FakeQueue, FakeStore, QueueCall};
+use crate::queue::{Attributes, Receipt};
+use crate::s3url::{LocationPolicy, ObjectRef};
+
+const BUCKET: &str = "images-bucket";
+const PREFIX: &str = "keep-images/";
+
+struct Rig {
+    queue: FakeQueue,
+    dlq: FakeQueue,
+    store: FakeStore,
+    stop: CancellationToken,
+    loops: tokio::task::JoinHandle<()>,
+    tracker: TaskTracker,
+}
+
+fn body(keys: &[&str]) -> String {
+    let images: Vec<String> = keys
+        .iter()
+        .map(|k| format!(r#"{{"s3_url":"s3://{BUCKET}/{PREFIX}{k}"}}"#))
+        .collect();
+    format!(
+        r#"{{"type":"page.created","version":1,"page_id":"p","images":[{}]}}"#,
+        images.join(",")
+    )
+}
+
+fn start(queue: FakeQueue, store: FakeStore, visibility: Duration, max_attempts: u32) -> Rig {
+    let dlq = FakeQueue::new("dlq");
+    let stop = CancellationToken::new();
+    let (batcher, _) = DeleteBatcher::spawn(Arc::new(store.clone()), BatcherConfig::default());
+    let (acker, _) = Acker::spawn(Arc::new(queue.clone()), Duration::from_millis(20));
+    let ctx = Arc::new(Ctx {
+        queue: Arc::new(queue.clone()),
+        dead_letter: DeadLetter::new(Arc::new(queue.clone()), Arc::new(dlq.clone())),
+        batcher,
+        acker,
+        policy: LocationPolicy::new([BUCKET.to_owned()], PREFIX),
+        endpoint: None,
+        visibility,
+        max_attempts,
+        dry_run: false,
+        stop: stop.clone(),
+        abandon: CancellationToken::new(),
+    });
+    let tracker = TaskTracker::new();
+    let config = LoopConfig {
+        concurrency: 2,
+        wait: Duration::from_secs(1),
+        visibility,
+        max_inflight: 40,
+    };
+    let loops = tokio::spawn(run_loops(
+        ctx,
+        config,
+        tracker.clone(),
+        CancellationToken::new(),
+    ));
+    Rig {
+        queue,
+        dlq,
+        store,
+        stop,
+        loops,
+        tracker,
+    }
+}
+
+impl Rig {
+    /// Run (virtual time) until `done` holds, at most `limit`.
+    async fn until(&self, limit: Duration, done: impl Fn(&Rig) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !done(self) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "condition not reached in {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn shutdown(self) -> (FakeQueue, FakeQueue, FakeStore) {
+        self.stop.cancel();
+        let _ = self.loops.await;
+        self.tracker.close();
+        self.tracker.wait().await;
+        (self.queue, self.dlq, self.store)
+    }
+}
+
+fn put_all(store: &FakeStore, keys: &[&str]) {
+    for k in keys {
+        store.put(BUCKET, &format!("{PREFIX}{k}"), SystemTime::now());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn batches_across_messages_and_acks_in_batches() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    for i in 0..20 {
+        let keys: Vec<String> = (0..5).map(|j| format!("m{i}/{j}.jpg")).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        put_all(&store, &refs);
+        queue.push(&body(&refs), Attributes::new());
+    }
+    let rig = start(queue, store, Duration::from_secs(30), 5);
+    rig.until(Duration::from_secs(10), |r| r.queue.is_empty())
+        .await;
+    let (queue, dlq, store) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    assert!(dlq.is_empty());
+    let deletes = store.delete_requests();
+    let keys: usize = deletes.iter().map(|(_, k)| k.len()).sum();
+    assert_eq!(keys, 100);
+    assert!(
+        deletes.len() <= 4,
+        "100 keys from 20 messages took {} DeleteObjects",
+        deletes.len()
+    );
+    let acks: Vec<usize> = queue
+        .calls()
+        .iter()
+        .filter_map(|c| match c {
+            QueueCall::DeleteBatch { receipts } => Some(receipts.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks.iter().sum::<usize>(), 20);
+    assert!(
+        acks.len() <= 4,
+        "20 acks took {} DeleteMessageBatch calls: {acks:?}",
+        acks.len()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn batcher_never_sends_more_than_1000_keys_and_dedupes() {
+    let store = FakeStore::new(&[BUCKET]);
+    let (batcher, task) = DeleteBatcher::spawn(Arc::new(store.clone()), BatcherConfig::default());
+    let mut joins = Vec::new();
+    for m in 0..5 {
+        let b = batcher.clone();
+        // 600 keys each; messages 0 and 1 share all their keys.
+        let objs: Vec<ObjectRef> = (0..600)
+            .map(|i| ObjectRef {
+                bucket: BUCKET.into(),
+                key: format!("{PREFIX}{}/{i}", m.max(1)),
+            })
+            .collect();
+        joins.push(tokio::spawn(async move { b.delete(&objs).await }));
+    }
+    for j in joins {
+        let results = j.await.unwrap();
+        assert_eq!(results.len(), 600);
+        assert!(results.iter().all(Result::is_ok));
+    }
+    drop(batcher);
+    task.await.unwrap();
+    let requests = store.delete_requests();
+    assert!(
+        requests.iter().all(|(_, k)| k.len() <= 1000),
+        "{:?}",
+        requests.iter().map(|(_, k)| k.len()).collect::<Vec<_>>()
+    );
+    let total: usize = requests.iter().map(|(_, k)| k.len()).sum();
+    assert_eq!(
+        total, 2400,
+        "4 distinct key sets of 600 (one shared by two messages)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_key_access_denied_dead_letters_only_that_message() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["ok/1.jpg", "ok/2.jpg", "bad/1.jpg"]);
+    store.deny_key(&format!("{PREFIX}bad/1.jpg"));
+    queue.push(&body(&["ok/1.jpg", "ok/2.jpg"]), Attributes::new());
+    let bad_body = body(&["bad/1.jpg"]);
+    queue.push(&bad_body, Attributes::new());
+    let rig = start(queue, store, Duration::from_secs(30), 5);
+    rig.until(Duration::from_secs(10), |r| r.queue.is_empty())
+        .await;
+    let (_, dlq, store) = rig.shutdown().await;
+    let dead = dlq.messages();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, bad_body);
+    assert_eq!(
+        dead[0].attributes[ATTR_REASON].string_value.as_deref(),
+        Some("delete_rejected")
+    );
+    assert_eq!(
+        dead[0].attributes[ATTR_ATTEMPTS].string_value.as_deref(),
+        Some("1")
+    );
+    assert!(!store.exists(BUCKET, &format!("{PREFIX}ok/1.jpg")));
+    assert!(store.exists(BUCKET, &format!("{PREFIX}bad/1.jpg")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_failure_backs_off_then_succeeds_without_release() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["f/1.jpg"]);
+    store.flaky_key(&format!("{PREFIX}f/1.jpg"), 2);
+    queue.push(&body(&["f/1.jpg"]), Attributes::new());
+    let rig = start(queue, store, Duration::from_secs(30), 5);
+    rig.until(Duration::from_secs(20), |r| r.queue.is_empty())
+        .await;
+    let (queue, dlq, store) = rig.shutdown().await;
+    assert_eq!(
+        store.delete_requests().len(),
+        3,
+        "two failures, then success"
+    );
+    assert!(dlq.is_empty());
+    let released = queue
+        .calls()
+        .iter()
+        .any(|c| matches!(c, QueueCall::ChangeVisibility { .. }));
+    assert!(!released, "recovered in-process; no release needed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn whole_request_throttled_retries_then_succeeds() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["t/1.jpg"]);
+    store.fail_next_delete(transient("s3", "DeleteObjects", "SlowDown"));
+    queue.push(&body(&["t/1.jpg"]), Attributes::new());
+    let rig = start(queue, store, Duration::from_secs(30), 5);
+    rig.until(Duration::from_secs(20), |r| r.queue.is_empty())
+        .await;
+    let (_, dlq, store) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    assert!(dlq.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_until_max_attempts_is_retries_exhausted() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["x/1.jpg"]);
+    store.flaky_key(&format!("{PREFIX}x/1.jpg"), 1_000);
+    let b = body(&["x/1.jpg"]);
+    queue.push(&b, Attributes::new());
+    let rig = start(queue, store, Duration::from_secs(30), 3);
+    rig.until(Duration::from_secs(600), |r| r.queue.is_empty())
+        .await;
+    let (queue, dlq, _) = rig.shutdown().await;
+    let dead = dlq.messages();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, b);
+    assert_eq!(
+        dead[0].attributes[ATTR_REASON].string_value.as_deref(),
+        Some("retries_exhausted")
+    );
+    assert_eq!(
+        dead[0].attributes[ATTR_ATTEMPTS].string_value.as_deref(),
+        Some("3")
+    );
+    // Released twice with a growing delay before the third receive gave up.
+    let delays: Vec<Duration> = queue
+        .calls()
+        .iter()
+        .filter_map(|c| match c {
+            QueueCall::ChangeVisibility { timeout, .. } => Some(*timeout),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delays.len(), 2, "{delays:?}");
+    assert!(delays[1] > delays[0], "{delays:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_failure_dead_letters_at_once() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["p/1.jpg"]);
+    store.fail_next_delete(permanent("s3", "DeleteObjects", "AccessDenied"));
+    queue.push(&body(&["p/1.jpg"]), Attributes::new());
+    let rig = start(queue, store, Duration::from_secs(30), 5);
+    rig.until(Duration::from_secs(10), |r| r.queue.is_empty())
+        .await;
+    let (_, dlq, store) = rig.shutdown().await;
+    assert_eq!(
+        store.delete_requests().len(),
+        1,
+        "no retry of a permanent failure"
+    );
+    let dead = dlq.messages();
+    assert_eq!(
+        dead[0].attributes[ATTR_REASON].string_value.as_deref(),
+        Some("delete_rejected")
+    );
+    assert!(dead[0].attributes["janitor.detail"]
+        .string_value
+        .as_deref()
+        .unwrap_or_default()
+        .contains("AccessDenied"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_ack_entry_leaves_that_message_for_redelivery() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["a/1.jpg", "b/1.jpg"]);
+    // Slow deletes so both messages are in hand (with receipts) before their ack.
+    store.set_delay(Duration::from_secs(1));
+    let a = queue.push(&body(&["a/1.jpg"]), Attributes::new());
+    queue.push(&body(&["b/1.jpg"]), Attributes::new());
+    let rig = start(queue, store, Duration::from_secs(30), 5);
+    rig.until(Duration::from_millis(500), |r| {
+        r.queue.messages().iter().all(|m| m.receipt.is_some())
+    })
+    .await;
+    rig.queue.fail_delete_entry_of(&a);
+    rig.until(Duration::from_secs(10), |r| r.queue.len() == 1)
+        .await;
+    let left = rig.queue.messages();
+    assert_eq!(
+        left[0].id, a,
+        "the failed entry stays; the other was deleted"
+    );
+    let (_, dlq, store) = rig.shutdown().await;
+    assert!(dlq.is_empty());
+    assert_eq!(store.count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn heartbeat_extends_while_slow_and_stops_before_the_ack() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["slow/1.jpg"]);
+    store.set_delay(Duration::from_secs(9));
+    queue.push(&body(&["slow/1.jpg"]), Attributes::new());
+    let rig = start(queue, store, Duration::from_secs(4), 5);
+    rig.until(Duration::from_secs(30), |r| r.queue.is_empty())
+        .await;
+    let (queue, _, _) = rig.shutdown().await;
+    let calls = queue.calls();
+    let receipt = Receipt("m-1#1".into());
+    let extends: Vec<usize> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, QueueCall::ChangeVisibility { receipts, timeout } if receipts.contains(&receipt) && *timeout == Duration::from_secs(4)))
+        .map(|(i, _)| i)
+        .collect();
+    let ack = calls
+        .iter()
+        .position(
+            |c| matches!(c, QueueCall::DeleteBatch { receipts } if receipts.contains(&receipt)),
+        )
+        .expect("acked");
+    assert!(
+        extends.len() >= 3,
+        "a 9 s delete with 4 s visibility needs extensions: {calls:?}"
+    );
+    assert!(
+        extends.iter().all(|&i| i < ack),
+        "an extension came after the ack: {calls:?}"
+    );
+    // Never received twice: the heartbeat kept it hidden.
+    let receives_with_msgs = calls
+        .iter()
+        .filter(|c| matches!(c, QueueCall::Receive { got } if *got > 0))
+        .count();
+    assert_eq!(receives_with_msgs, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_hands_back_messages_waiting_in_backoff() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["w/1.jpg"]);
+    store.flaky_key(&format!("{PREFIX}w/1.jpg"), 1_000);
+    queue.push(&body(&["w/1.jpg"]), Attributes::new());
+    let rig = start(queue, store, Duration::from_secs(30), 5);
+    rig.until(Duration::from_secs(5), |r| {
+        r.store.delete_requests().len() >= 2
+    })
+    .await;
+    let (queue, dlq, _) = rig.shutdown().await;
+    assert!(dlq.is_empty());
+    let msgs = queue.messages();
+    assert_eq!(msgs.len(), 1);
+    assert!(
+        msgs[0].visible_at <= tokio::time::Instant::now(),
+        "handed back with visibility 0"
+    );
+    assert!(queue
+        .calls()
+        .iter()
+        .any(|c| matches!(c, QueueCall::ChangeVisibility { timeout, .. } if timeout.is_zero())));
+}
