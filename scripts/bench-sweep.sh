@@ -27,9 +27,13 @@ if ! .venv-bench/bin/aws --version 2>/dev/null | grep -q "aws-cli/$AWSCLI_VERSIO
   .venv-bench/bin/pip install -q --disable-pip-version-check "awscli==$AWSCLI_VERSION"
 fi
 [ -x /usr/bin/time ] || { log "/usr/bin/time is required (apt-get install time)"; exit 1; }
-log "building image-janitor (release)"
-cargo build --release --quiet
-JANITOR=target/release/image-janitor
+# JANITOR_BIN=target/debug/image-janitor to skip the (slow) release build.
+if [ -z "${JANITOR_BIN:-}" ]; then
+  log "building image-janitor (release)"
+  cargo build --release --quiet
+fi
+JANITOR=${JANITOR_BIN:-target/release/image-janitor}
+BUILD=$(case "$JANITOR" in *release*) echo release ;; *) echo debug ;; esac)
 
 # --- moto, with its request log -----------------------------------------------------------------
 mkdir -p .cache
@@ -48,7 +52,8 @@ curl -fsS "$ENDPOINT/moto-api/" >/dev/null
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 
-requests_logged() { grep -cE '"(GET|PUT|POST|DELETE|HEAD) ' "$MOTO_LOG" || true; }
+# One werkzeug line per request; methods may be wrapped in ANSI colour codes.
+requests_logged() { grep -caE ' HTTP/1\.[01][^"]*" [0-9]{3} ' "$MOTO_LOG" || true; }
 
 # run NAME CMD...: time CMD, print "wall_s requests rss_mib" (requests seen by moto during CMD).
 run() {
@@ -80,8 +85,8 @@ for n in $SIZES; do
   cli="bench-awscli-$n"
   log "uploading $n objects into each of $ours and $cli"
   t0=$(date +%s)
-  .venv-bench/bin/python scripts/bench_upload.py "$ENDPOINT" "$ours" "$PREFIX" "$n"
-  .venv-bench/bin/python scripts/bench_upload.py "$ENDPOINT" "$cli" "$PREFIX" "$n"
+  .venv-bench/bin/python3 scripts/bench_upload.py "$ENDPOINT" "$ours" "$PREFIX" "$n"
+  .venv-bench/bin/python3 scripts/bench_upload.py "$ENDPOINT" "$cli" "$PREFIX" "$n"
   log "uploaded in $(($(date +%s) - t0)) s"
   sleep $((MAX_AGE_S + 2))
 
@@ -121,8 +126,8 @@ section=$(
   cat <<EOF
 ## Sweeper
 
-\`scripts/bench-sweep.sh\` (SIZES="$SIZES"): \`image-janitor sweep --max-age ${MAX_AGE_S}s\` (release
-build) against \`aws s3 rm s3://BUCKET/$PREFIX --recursive\` (awscli $AWSCLI_VERSION from PyPI, in
+\`scripts/bench-sweep.sh\` (SIZES="$SIZES"): \`image-janitor sweep --max-age ${MAX_AGE_S}s\` ($BUILD
+build, audit events on, written to a file) against \`aws s3 rm s3://BUCKET/$PREFIX --recursive\` (awscli $AWSCLI_VERSION from PyPI, in
 \`.venv-bench\`), one after the other in the same run, on two identical buckets of N stale objects
 in one moto $(.venv/bin/python -c 'import moto; print(moto.__version__)') server on 127.0.0.1
 ($(nproc) CPU). Requests are counted from moto's own request log (every HTTP request either tool

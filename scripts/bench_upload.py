@@ -1,5 +1,5 @@
 """Create a bucket and upload N small objects under a prefix, fast (thread pool), for the
-sweeper benchmark. Uses botocore from the benchmark venv (awscli ships it).
+sweeper benchmark. Uses the botocore that awscli brings into the benchmark venv.
 
 usage: bench_upload.py ENDPOINT BUCKET PREFIX N
 """
@@ -7,8 +7,16 @@ usage: bench_upload.py ENDPOINT BUCKET PREFIX N
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-import botocore.config
-import botocore.session
+try:
+    import botocore.config
+    import botocore.session
+except ModuleNotFoundError:  # awscli 1.46+ vendors botocore as awscli.botocore
+    import awscli.botocore.config as _config
+    import awscli.botocore.session as _session
+
+    class botocore:  # noqa: N801 - same shape as the real package
+        config = _config
+        session = _session
 
 
 def main() -> None:

@@ -15,7 +15,7 @@
 //! | [`retry`] | error classes and backoff policies |
 //! | [`worker`] | receive loops, delete batcher, acker, heartbeat, per-message verdicts |
 //! | [`deadletter`] | dead-lettering with `janitor.*` attributes |
-//! | [`sweeper`] | stale-object sweeps: one-shot and the in-daemon timer |
+//! | [`sweeper`] | stale-object sweeps (one-shot and the in-daemon timer) under an S3 lease |
 //! | [`depth`] | queue-depth gauge poller |
 //! | [`telemetry`] | tracing init, operational events, HTTP endpoints, metrics |
 //! | [`shutdown`] | signals |

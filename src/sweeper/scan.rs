@@ -112,7 +112,11 @@ impl Scan<'_> {
                 r = fetch
                     .retry(crate::retry::delete_backoff())
                     .sleep(tokio::time::sleep)
-                    .when(AwsError::is_transient) => r,
+                    .when(AwsError::is_transient)
+                    .notify(|e, wait| tracing::warn!(
+                        bucket = self.bucket, error = %e, retry_in_ms = wait.as_millis() as u64,
+                        "sweeper: listing failed; retrying"
+                    )) => r,
                 _ = self.halt.cancelled() => return (scanned, None),
             };
             let page = match page {
