@@ -126,20 +126,21 @@ section=$(
   cat <<EOF
 ## Sweeper
 
-\`scripts/bench-sweep.sh\` (SIZES="$SIZES"): \`image-janitor sweep --max-age ${MAX_AGE_S}s\` ($BUILD
-build, audit events on, written to a file) against \`aws s3 rm s3://BUCKET/$PREFIX --recursive\` (awscli $AWSCLI_VERSION from PyPI, in
-\`.venv-bench\`), one after the other in the same run, on two identical buckets of N stale objects
-in one moto $(.venv/bin/python -c 'import moto; print(moto.__version__)') server on 127.0.0.1
-($(nproc) CPU). Requests are counted from moto's own request log (every HTTP request either tool
-made, the janitor's 3 lease requests included); peak RSS is \`/usr/bin/time -v\`'s maximum resident
-set size. Measured $(date -u +%Y-%m-%d).
+\`scripts/bench-sweep.sh\` (SIZES="$SIZES"): \`image-janitor sweep --max-age ${MAX_AGE_S}s\`
+($BUILD build, audit events on, written to a file) against
+\`aws s3 rm s3://BUCKET/$PREFIX --recursive\` (awscli $AWSCLI_VERSION from PyPI, in \`.venv-bench\`),
+one after the other in the same run, on two identical buckets of N stale objects in one
+moto $(.venv/bin/python -c 'import moto; print(moto.__version__)') server on 127.0.0.1 ($(nproc) CPUs).
+Requests are counted from moto's own request log (every HTTP request either tool made; the
+janitor's 3 lease requests included); peak RSS is \`/usr/bin/time -v\`'s maximum resident set
+size. Measured $(date -u +%Y-%m-%d).
 
 $table
 
 The janitor lists 1000 keys per ListObjectsV2 page and deletes 1000 keys per DeleteObjects
-request, with listing and up to 4 deletes in flight at once, so its requests are about
-2 per 1000 objects and its memory does not grow with the bucket; \`aws s3 rm\` sends one
-DeleteObject per key.
+request, with listing and up to 4 deletes in flight at once: about 2 requests per 1000 objects,
+and memory that does not grow with the bucket. \`aws s3 rm\` sends one DeleteObject per key
+(plus its listing, and a few retries when moto errors under its concurrent deletes).
 EOF
 )
 python3 - "$OUT" "$section" <<'PY'
