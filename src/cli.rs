@@ -184,7 +184,7 @@ pub enum DlqCommand {
 pub struct PeekArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    /// At most this many messages.
+    /// At most this many messages (1-1000).
     #[arg(long, value_name = "N", default_value = "10")]
     pub max: String,
     /// One JSON object per line instead of a table.
@@ -199,7 +199,8 @@ pub struct ReplayArgs {
     /// At most this many messages [default: all].
     #[arg(long, value_name = "N")]
     pub max: Option<String>,
-    /// Only messages dead-lettered for this reason (repeatable).
+    /// Only messages dead-lettered for this reason (repeatable): invalid_json, invalid_message,
+    /// unsupported_version, invalid_url, forbidden_location, delete_rejected, retries_exhausted.
     #[arg(long = "reason", value_name = "R")]
     pub reasons: Vec<String>,
     /// At most this many messages per second.
@@ -211,6 +212,13 @@ pub struct ReplayArgs {
     /// Replay to this queue instead of the main queue.
     #[arg(long, value_name = "QUEUE_URL")]
     pub to: Option<String>,
+    /// Stop once the dead-letter queue yields nothing new for this long (advanced).
+    #[arg(long, value_name = "DURATION", default_value = "5s", hide = true)]
+    pub idle_timeout: String,
+    /// How long a received message stays hidden if the replay dies before making it visible
+    /// again (advanced; every message not moved is made visible again when the replay ends).
+    #[arg(long, value_name = "DURATION", default_value = "30s", hide = true)]
+    pub visibility_timeout: String,
 }
 
 #[derive(Debug, Args)]

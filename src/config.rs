@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
-use crate::cli::{CommonArgs, RunArgs, SweepArgs};
+use crate::cli::{CommonArgs, PeekArgs, ReplayArgs, RunArgs, SweepArgs};
+use crate::dlq::replay::ReplayOptions;
+use crate::reason::Reason;
 use crate::s3url::{LocationPolicy, S3Endpoint};
 use crate::telemetry::LogFormat;
 
@@ -381,6 +383,154 @@ pub fn sweep(args: &SweepArgs) -> Result<(Common, SweepSettings), ConfigError> {
     Ok((common, settings))
 }
 
+/// Settings of the `dlq` commands. They touch only queues, so unlike [`common`] they do not
+/// require `JANITOR_BUCKETS` / `JANITOR_PREFIX` (an operator may replay from a laptop).
+#[derive(Debug, Clone)]
+pub struct DlqCommon {
+    pub queue_url: String,
+    pub dlq_url: Option<String>,
+    pub log_format: LogFormat,
+    pub audit: bool,
+}
+
+/// `dlq peek`.
+#[derive(Debug, Clone)]
+pub struct PeekSettings {
+    pub max: usize,
+    pub json: bool,
+}
+
+/// `dlq replay`.
+#[derive(Debug, Clone)]
+pub struct ReplaySettings {
+    pub options: ReplayOptions,
+    /// `--to`; `None` = the main queue.
+    pub to: Option<String>,
+}
+
+/// Validate the queue settings of the `dlq` commands (buckets and prefix are not needed).
+pub fn dlq_common(args: &CommonArgs) -> Result<DlqCommon, ConfigError> {
+    let log_format = log_format(&args.log_format)?;
+    let queue_url = required_queue_url(args.queue_url.as_deref())?;
+    let dlq_url = match args.dlq_url.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => Some(self::queue_url("JANITOR_DLQ_URL", v)?),
+        _ => None,
+    };
+    let audit = parse_bool("JANITOR_AUDIT", &args.audit)?;
+    Ok(DlqCommon {
+        queue_url,
+        dlq_url,
+        log_format,
+        audit,
+    })
+}
+
+/// Validate `dlq peek`.
+pub fn peek(args: &PeekArgs) -> Result<(DlqCommon, PeekSettings), ConfigError> {
+    let max = parse_count("--max", &args.max, 1, 1000)?;
+    let common = dlq_common(&args.common)?;
+    Ok((
+        common,
+        PeekSettings {
+            max,
+            json: args.json,
+        },
+    ))
+}
+
+/// `--reason` values: each one of the seven reasons of CONTRACT §4; duplicates collapse.
+fn reasons(raw: &[String]) -> Result<Vec<Reason>, ConfigError> {
+    let mut out = Vec::new();
+    for r in raw {
+        let reason = Reason::parse(r.trim()).ok_or_else(|| {
+            let known: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+            bad(
+                "--reason",
+                format!("unknown reason {r:?}; expected one of {}", known.join(", ")),
+            )
+        })?;
+        if !out.contains(&reason) {
+            out.push(reason);
+        }
+    }
+    Ok(out)
+}
+
+/// `--rate`: messages per second, 0.1 to 10000.
+fn rate(raw: &str) -> Result<f64, ConfigError> {
+    let r: f64 = raw.trim().parse().map_err(|_| {
+        bad(
+            "--rate",
+            format!("expected messages per second, e.g. 50 or 0.5, got {raw:?}"),
+        )
+    })?;
+    if !r.is_finite() || !(0.1..=10_000.0).contains(&r) {
+        return Err(bad(
+            "--rate",
+            format!("must be between 0.1 and 10000 messages per second, got {raw:?}"),
+        ));
+    }
+    Ok(r)
+}
+
+/// Validate `dlq replay`.
+pub fn replay(args: &ReplayArgs) -> Result<(DlqCommon, ReplaySettings), ConfigError> {
+    let max = match &args.max {
+        Some(m) => Some(parse_count("--max", m, 1, 100_000_000)?),
+        None => None,
+    };
+    let reasons = reasons(&args.reasons)?;
+    let rate = args.rate.as_deref().map(rate).transpose()?;
+    let idle = parse_duration("--idle-timeout", &args.idle_timeout)?;
+    if !(Duration::from_secs(1)..=Duration::from_secs(300)).contains(&idle) {
+        return Err(bad(
+            "--idle-timeout",
+            format!("must be between 1s and 5m, got {:?}", args.idle_timeout),
+        ));
+    }
+    let hold = parse_duration("--visibility-timeout", &args.visibility_timeout)?;
+    let hold = whole_seconds("--visibility-timeout", hold, &args.visibility_timeout)?;
+    if !(Duration::from_secs(2)..=Duration::from_secs(43_200)).contains(&hold) {
+        return Err(bad(
+            "--visibility-timeout",
+            format!(
+                "must be between 2s and 12h, got {:?}",
+                args.visibility_timeout
+            ),
+        ));
+    }
+    // A received message waits at most about max(1 s, 1/rate) for its turn to be sent.
+    if let Some(r) = rate {
+        let wait = (1.0 / r).max(1.0);
+        if hold.as_secs_f64() < 3.0 * wait {
+            return Err(bad(
+                "--visibility-timeout",
+                format!("must be at least {:.0}s at --rate {r}", (3.0 * wait).ceil()),
+            ));
+        }
+    }
+    let to = match args.to.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => Some(queue_url("--to", v)?),
+        Some(_) => return Err(bad("--to", "must be a queue URL, got an empty string")),
+        None => None,
+    };
+    let common = dlq_common(&args.common)?;
+    Ok((
+        common,
+        ReplaySettings {
+            options: ReplayOptions {
+                max,
+                reasons,
+                rate,
+                dry_run: args.dry_run,
+                idle,
+                hold,
+            },
+            to,
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,5 +682,93 @@ mod tests {
         a.common.prefix = Some(String::new());
         let s = run(&a).unwrap();
         assert_eq!(s.common.policy.prefix(), "");
+    }
+
+    fn replay_args() -> ReplayArgs {
+        ReplayArgs {
+            common: CommonArgs {
+                queue_url: Some("http://127.0.0.1:5000/123456789012/q".into()),
+                log_format: "json".into(),
+                audit: "on".into(),
+                ..CommonArgs::default()
+            },
+            max: None,
+            reasons: Vec::new(),
+            rate: None,
+            dry_run: false,
+            to: None,
+            idle_timeout: "5s".into(),
+            visibility_timeout: "30s".into(),
+        }
+    }
+
+    #[test]
+    fn dlq_commands_need_no_buckets_or_prefix() {
+        let (common, s) = replay(&replay_args()).unwrap();
+        assert_eq!(common.queue_url, "http://127.0.0.1:5000/123456789012/q");
+        assert_eq!(s.options.max, None);
+        assert_eq!(s.options.idle, Duration::from_secs(5));
+        let mut a = replay_args();
+        a.max = Some("1000".into());
+        a.reasons = vec![
+            "delete_rejected".into(),
+            "invalid_url".into(),
+            "delete_rejected".into(),
+        ];
+        a.rate = Some("0.5".into());
+        a.to = Some("http://127.0.0.1:5000/123456789012/other".into());
+        let (_, s) = replay(&a).unwrap();
+        assert_eq!(s.options.max, Some(1000));
+        assert_eq!(
+            s.options.reasons,
+            [Reason::DeleteRejected, Reason::InvalidUrl]
+        );
+        assert_eq!(s.options.rate, Some(0.5));
+        assert!(s.to.is_some());
+    }
+
+    #[test]
+    fn bad_dlq_flags_name_the_flag() {
+        type Mutate = Box<dyn Fn(&mut ReplayArgs)>;
+        let cases: Vec<(&str, Mutate)> = vec![
+            ("--max", Box::new(|a| a.max = Some("0".into()))),
+            ("--max", Box::new(|a| a.max = Some("ten".into()))),
+            (
+                "--reason",
+                Box::new(|a| a.reasons = vec!["delete_rejected".into(), "oops".into()]),
+            ),
+            ("--rate", Box::new(|a| a.rate = Some("0".into()))),
+            ("--rate", Box::new(|a| a.rate = Some("NaN".into()))),
+            ("--rate", Box::new(|a| a.rate = Some("fast".into()))),
+            ("--to", Box::new(|a| a.to = Some("queue".into()))),
+            ("--idle-timeout", Box::new(|a| a.idle_timeout = "0".into())),
+            (
+                "--visibility-timeout",
+                Box::new(|a| a.visibility_timeout = "1s".into()),
+            ),
+            (
+                "--visibility-timeout",
+                Box::new(|a| {
+                    a.rate = Some("0.1".into());
+                    a.visibility_timeout = "10s".into();
+                }),
+            ),
+            ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = None)),
+        ];
+        for (setting, mutate) in cases {
+            let mut a = replay_args();
+            mutate(&mut a);
+            let err = replay(&a).expect_err(setting);
+            assert_eq!(err.setting, setting, "{err}");
+            assert!(!err.to_string().contains('\n'));
+        }
+        let peek_args = |max: &str| PeekArgs {
+            common: replay_args().common,
+            max: max.into(),
+            json: false,
+        };
+        assert_eq!(peek(&peek_args("10")).unwrap().1.max, 10);
+        assert_eq!(peek(&peek_args("0")).unwrap_err().setting, "--max");
+        assert_eq!(peek(&peek_args("1001")).unwrap_err().setting, "--max");
     }
 }

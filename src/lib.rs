@@ -15,6 +15,7 @@
 //! | [`retry`] | error classes and backoff policies |
 //! | [`worker`] | receive loops, delete batcher, acker, heartbeat, per-message verdicts |
 //! | [`deadletter`] | dead-lettering with `janitor.*` attributes |
+//! | [`dlq`] | operator tools: `dlq peek` and `dlq replay` |
 //! | [`sweeper`] | stale-object sweeps (one-shot and the in-daemon timer) under an S3 lease |
 //! | [`depth`] | queue-depth gauge poller |
 //! | [`telemetry`] | tracing init, operational events, HTTP endpoints, metrics |
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod deadletter;
 pub mod depth;
+pub mod dlq;
 pub mod message;
 pub mod publish;
 pub mod queue;

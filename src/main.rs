@@ -12,7 +12,7 @@ use image_janitor::queue::sqs::SqsQueue;
 use image_janitor::store::s3::S3Store;
 use image_janitor::store::ObjectStore;
 use image_janitor::telemetry::{self, LogFormat};
-use image_janitor::{shutdown, sweeper};
+use image_janitor::{dlq, shutdown, sweeper};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -86,18 +86,14 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
             })
         }
         Command::Dlq(DlqCommand::Peek(args)) => {
-            let common = config::common(&args.common)?;
+            let (common, settings) = config::peek(&args)?;
             start_telemetry(common.log_format, common.audit);
-            Err(AppError::Runtime(
-                "dlq peek: not available in this build".into(),
-            ))
+            runtime()?.block_on(dlq::command::peek(&common, &settings))
         }
         Command::Dlq(DlqCommand::Replay(args)) => {
-            let common = config::common(&args.common)?;
+            let (common, settings) = config::replay(&args)?;
             start_telemetry(common.log_format, common.audit);
-            Err(AppError::Runtime(
-                "dlq replay: not available in this build".into(),
-            ))
+            runtime()?.block_on(dlq::command::replay(&common, &settings))
         }
         Command::Publish(args) => {
             let format = config::log_format_only(&args.log_format)?;

@@ -52,6 +52,8 @@ struct State {
     fail_delete_entry: HashSet<Receipt>,
     /// Bodies whose SendMessageBatch entry fails (once each).
     fail_send_body: HashSet<String>,
+    /// Message ids whose next DeleteMessageBatch entry fails, whatever the receipt (once each).
+    fail_delete_id: HashSet<String>,
 }
 
 #[derive(Clone, Default)]
@@ -136,6 +138,12 @@ impl FakeQueue {
         }
     }
 
+    /// The next DeleteMessageBatch entry for this message id fails, even if it has not been
+    /// received yet (for code that receives and deletes in one call).
+    pub fn fail_delete_of_id(&self, id: &str) {
+        self.lock().fail_delete_id.insert(id.into());
+    }
+
     /// The next SendMessageBatch entry with this body fails.
     pub fn fail_send_of_body(&self, body: &str) {
         self.lock().fail_send_body.insert(body.into());
@@ -205,6 +213,16 @@ impl Queue for FakeQueue {
         let mut out = Vec::new();
         for r in receipts {
             if s.fail_delete_entry.remove(r) {
+                out.push(Err(permanent("sqs", "DeleteMessageBatch", "InternalError")));
+                continue;
+            }
+            let id = s
+                .messages
+                .iter()
+                .find(|m| m.receipt.as_ref() == Some(r))
+                .map(|m| m.id.clone());
+            if let Some(id) = id.filter(|id| s.fail_delete_id.contains(id)) {
+                s.fail_delete_id.remove(&id);
                 out.push(Err(permanent("sqs", "DeleteMessageBatch", "InternalError")));
                 continue;
             }

@@ -303,3 +303,29 @@ impl QueueDepthObserved {
         }
     }
 }
+
+/// A `dlq replay` run ended.
+pub struct DlqReplayFinished<'a> {
+    pub dlq: &'a str,
+    pub target: &'a str,
+    pub replayed: u64,
+    pub skipped: u64,
+    pub would_replay: u64,
+    pub failed: usize,
+    pub dry_run: bool,
+}
+
+impl DlqReplayFinished<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            dlq = self.dlq,
+            target = self.target,
+            replayed = self.replayed,
+            skipped = self.skipped,
+            would_replay = self.would_replay,
+            failed = self.failed,
+            dry_run = self.dry_run,
+            "dlq replay finished"
+        );
+    }
+}

@@ -26,6 +26,11 @@ use crate::telemetry::events::MessagesReceived;
 /// Messages per ReceiveMessage (the SQS maximum).
 pub const RECEIVE_BATCH: usize = 10;
 
+/// A receive loop makes at most one empty receive per this period. Long polls pace themselves;
+/// short polling (`JANITOR_WAIT_TIME=0`) returns at once and would otherwise spin on an empty
+/// queue, hundreds of ReceiveMessage calls per second per loop.
+pub const EMPTY_RECEIVE_PERIOD: Duration = Duration::from_secs(1);
+
 /// Receive-loop settings.
 #[derive(Debug, Clone, Copy)]
 pub struct LoopConfig {
@@ -82,6 +87,7 @@ async fn receive_loop(
         };
         // A receive in flight is never cut short (dropping it could strand the messages it
         // took, invisible); what it returns after shutdown started is handed back at once.
+        let receive_started = tokio::time::Instant::now();
         let received = ctx
             .queue
             .receive(RECEIVE_BATCH as u8, config.wait, config.visibility)
@@ -116,6 +122,11 @@ async fn receive_loop(
         }
         .emit();
         if messages.is_empty() {
+            let idle = EMPTY_RECEIVE_PERIOD.saturating_sub(receive_started.elapsed());
+            tokio::select! {
+                _ = tokio::time::sleep(idle) => {}
+                _ = ctx.stop.cancelled() => break,
+            }
             continue;
         }
         if ctx.stop.is_cancelled() {

@@ -39,6 +39,22 @@ fn body(keys: &[&str]) -> String {
 }
 
 fn start(queue: FakeQueue, store: FakeStore, visibility: Duration, max_attempts: u32) -> Rig {
+    start_waiting(
+        queue,
+        store,
+        visibility,
+        max_attempts,
+        Duration::from_secs(1),
+    )
+}
+
+fn start_waiting(
+    queue: FakeQueue,
+    store: FakeStore,
+    visibility: Duration,
+    max_attempts: u32,
+    wait: Duration,
+) -> Rig {
     let dlq = FakeQueue::new("dlq");
     let stop = CancellationToken::new();
     let (batcher, _) = DeleteBatcher::spawn(Arc::new(store.clone()), BatcherConfig::default());
@@ -59,7 +75,7 @@ fn start(queue: FakeQueue, store: FakeStore, visibility: Duration, max_attempts:
     let tracker = TaskTracker::new();
     let config = LoopConfig {
         concurrency: 2,
-        wait: Duration::from_secs(1),
+        wait,
         visibility,
         max_inflight: 40,
     };
@@ -406,4 +422,29 @@ async fn shutdown_hands_back_messages_waiting_in_backoff() {
         .calls()
         .iter()
         .any(|c| matches!(c, QueueCall::ChangeVisibility { timeout, .. } if timeout.is_zero())));
+}
+
+#[tokio::test(start_paused = true)]
+async fn short_polling_an_empty_queue_pauses_between_receives() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    let rig = start_waiting(queue, store, Duration::from_secs(30), 5, Duration::ZERO);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let receives = |q: &FakeQueue| {
+        q.calls()
+            .iter()
+            .filter(|c| matches!(c, QueueCall::Receive { .. }))
+            .count()
+    };
+    // 2 loops × one empty receive per second (+1 each at t = 0); a spin would be unbounded.
+    let idle = receives(&rig.queue);
+    assert!((2..=22).contains(&idle), "{idle} receives in 10 s");
+    // Work that arrives is still picked up within the pause.
+    put_all(&rig.store, &["late.jpg"]);
+    rig.queue.push(&body(&["late.jpg"]), Attributes::new());
+    rig.until(Duration::from_secs(2), |r| r.queue.is_empty())
+        .await;
+    let (_, dlq, store) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    assert!(dlq.is_empty());
 }

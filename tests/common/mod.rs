@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod faultproxy;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -107,6 +108,26 @@ async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// SQS and S3 clients (path-style) for `endpoint` — e.g. a fault proxy — with SDK retries off,
+/// so that a test sees exactly the response the endpoint sent.
+pub async fn clients_via(endpoint: &str) -> (aws_sdk_sqs::Client, aws_sdk_s3::Client) {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(REGION))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    (aws_sdk_sqs::Client::new(&conf), s3)
+}
+
 /// A unique, valid name fragment.
 pub fn unique(name: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
@@ -200,6 +221,42 @@ impl Env {
             .send()
             .await
             .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
+    }
+
+    /// Upload many objects, 16 at a time.
+    pub async fn put_all(&self, bucket: &str, keys: &[String]) {
+        use futures::StreamExt;
+        futures::stream::iter(keys)
+            .map(|k| self.put(bucket, k))
+            .buffer_unordered(16)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    /// Send bodies to the main queue with SendMessageBatch (10 per call).
+    pub async fn send_many(&self, bodies: &[String]) {
+        for chunk in bodies.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(b)
+                        .build()
+                        .expect("batch entry")
+                })
+                .collect::<Vec<_>>();
+            let out = self
+                .sqs
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("send batch");
+            assert!(out.failed().is_empty(), "send batch: {:?}", out.failed());
+        }
     }
 
     pub async fn exists(&self, bucket: &str, key: &str) -> bool {

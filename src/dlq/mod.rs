@@ -1,0 +1,139 @@
+//! The dead-letter queue as an operator tool: `dlq peek` and `dlq replay` (CONTRACT §4, §5).
+//!
+//! | module | job |
+//! |---|---|
+//! | [`scan`] | receive distinct messages, hold them hidden, make them visible again at the end |
+//! | [`peek`] | read up to N messages and leave them in place |
+//! | [`replay`] | send to the target queue first, then delete from the DLQ only what was sent |
+//! | [`pace`] | the `--rate` limiter |
+//! | [`render`] | table / JSON lines / summary text (pure, no I/O) |
+//! | [`progress`] | progress bar on a terminal, plain lines otherwise |
+//! | [`command`] | the CLI entry points: AWS clients, DLQ resolution, printing, exit codes |
+
+pub mod command;
+pub mod pace;
+pub mod peek;
+pub mod progress;
+pub mod render;
+pub mod replay;
+pub mod scan;
+
+use crate::deadletter::{
+    strip_janitor_attributes, ATTR_ATTEMPTS, ATTR_DETAIL, ATTR_FAILED_AT, ATTR_REASON,
+};
+use crate::queue::{Attributes, Received};
+use crate::reason::Reason;
+use crate::retry::AwsError;
+
+/// A DLQ operation failed as a whole (not one entry of a batch).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DlqError {
+    #[error("cannot read the depth of the dead-letter queue: {0}")]
+    Depth(#[source] AwsError),
+    #[error("cannot receive from the dead-letter queue: {0}")]
+    Receive(#[source] AwsError),
+    #[error("cannot send to the target queue: {0}")]
+    Send(#[source] AwsError),
+}
+
+/// What an operator wants to know about one dead-lettered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DlqMessage {
+    pub message_id: String,
+    /// `janitor.reason`; `None` when SQS itself moved the message (maxReceiveCount).
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+    pub attempts: Option<u32>,
+    pub failed_at: Option<String>,
+    /// From the body, when it parses as a page.created message (SNS envelope unwrapped).
+    pub page_id: Option<String>,
+    /// From the body, when it parses; empty otherwise.
+    pub image_urls: Vec<String>,
+    /// The raw body, byte for byte.
+    pub body: String,
+    /// The message attributes without any `janitor.*`: what a replay forwards.
+    pub original_attributes: Attributes,
+}
+
+impl DlqMessage {
+    pub fn from_received(m: &Received) -> Self {
+        let text = |name: &str| m.attributes.get(name).and_then(|a| a.string_value.clone());
+        let parsed = crate::message::parse_body(m.body.as_bytes()).ok();
+        DlqMessage {
+            message_id: m.message_id.clone(),
+            reason: text(ATTR_REASON),
+            detail: text(ATTR_DETAIL),
+            attempts: text(ATTR_ATTEMPTS).and_then(|v| v.trim().parse().ok()),
+            failed_at: text(ATTR_FAILED_AT),
+            page_id: parsed.as_ref().and_then(|p| p.page_id.clone()),
+            image_urls: parsed.map(|p| p.image_urls).unwrap_or_default(),
+            body: m.body.clone(),
+            original_attributes: strip_janitor_attributes(&m.attributes),
+        }
+    }
+
+    /// Whether `--reason` lets this message through: no filter = every message.
+    pub fn matches(&self, reasons: &[Reason]) -> bool {
+        reasons.is_empty()
+            || self
+                .reason
+                .as_deref()
+                .and_then(Reason::parse)
+                .is_some_and(|r| reasons.contains(&r))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{Attribute, Receipt};
+
+    fn received(attrs: &[(&str, &str)], body: &str) -> Received {
+        Received {
+            message_id: "m-1".into(),
+            receipt: Receipt("r".into()),
+            body: body.into(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Attribute::string(*v)))
+                .collect(),
+            receive_count: 1,
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn view_reads_janitor_attributes_and_the_body() {
+        let inner = r#"{"type":"page.created","version":1,"page_id":"p-1","images":[{"s3_url":"s3://b/k/a.jpg"}]}"#;
+        let sns = serde_json::json!({"Type": "Notification", "Message": inner}).to_string();
+        let m = DlqMessage::from_received(&received(
+            &[
+                ("janitor.reason", "delete_rejected"),
+                ("janitor.detail", "AccessDenied"),
+                ("janitor.attempts", "3"),
+                ("janitor.failed_at", "2026-11-26T03:00:00Z"),
+                ("trace", "abc"),
+            ],
+            &sns,
+        ));
+        assert_eq!(m.reason.as_deref(), Some("delete_rejected"));
+        assert_eq!(m.attempts, Some(3));
+        assert_eq!(m.page_id.as_deref(), Some("p-1"));
+        assert_eq!(m.image_urls, ["s3://b/k/a.jpg"]);
+        assert_eq!(m.body, sns);
+        assert_eq!(m.original_attributes.len(), 1);
+        assert!(m.matches(&[Reason::DeleteRejected]));
+        assert!(!m.matches(&[Reason::InvalidJson]));
+        assert!(m.matches(&[]));
+    }
+
+    #[test]
+    fn messages_without_janitor_attributes_match_only_without_filter() {
+        let m = DlqMessage::from_received(&received(&[], "not json"));
+        assert_eq!(m.reason, None);
+        assert_eq!(m.page_id, None);
+        assert!(m.image_urls.is_empty());
+        assert!(m.matches(&[]));
+        assert!(!m.matches(&Reason::ALL));
+    }
+}
