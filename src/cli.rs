@@ -27,6 +27,9 @@ pub enum Command {
     /// The daemon: receive loops, delete batcher, sweeper timer, HTTP endpoints.
     Run(RunArgs),
     /// One sweep now: delete objects under the prefix older than the max age (for a CronJob).
+    ///
+    /// Takes the sweeper lease like the timer; prints `swept 0 objects (scanned 0)` if another
+    /// replica holds it. Exit 1 if S3 refused some objects.
     Sweep(SweepArgs),
     /// Inspect and replay the dead-letter queue.
     #[command(subcommand)]

@@ -16,7 +16,7 @@
 //! | [`worker`] | receive loops, delete batcher, acker, heartbeat, per-message verdicts |
 //! | [`deadletter`] | dead-lettering with `janitor.*` attributes |
 //! | [`dlq`] | operator tools: `dlq peek` and `dlq replay` |
-//! | [`sweeper`] | stale-object sweeps: one-shot and the in-daemon timer |
+//! | [`sweeper`] | stale-object sweeps (one-shot and the in-daemon timer) under an S3 lease |
 //! | [`depth`] | queue-depth gauge poller |
 //! | [`telemetry`] | tracing init, operational events, HTTP endpoints, metrics |
 //! | [`shutdown`] | signals |

@@ -59,9 +59,12 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
                     image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
                 let store: Arc<dyn ObjectStore> =
                     Arc::new(S3Store::from_conf(&conf, common.force_path_style));
-                let report = sweeper::sweep_once(store, &common.policy, &settings)
-                    .await
-                    .map_err(|e| AppError::Runtime(format!("sweep failed: {e}")))?;
+                // Takes the lease like the in-daemon timer; SIGTERM/SIGINT interrupt the sweep and
+                // release the lease. A sweep skipped for the lease prints `swept 0 objects (scanned 0)`.
+                let report =
+                    sweeper::sweep_until(store, &common.policy, &settings, shutdown::signal())
+                        .await
+                        .map_err(|e| AppError::Runtime(format!("sweep failed: {e}")))?;
                 if settings.dry_run {
                     println!(
                         "would sweep {} objects (scanned {})",
@@ -72,6 +75,12 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
                         "swept {} objects (scanned {})",
                         report.deleted, report.scanned
                     );
+                }
+                if report.failed > 0 {
+                    return Err(AppError::Runtime(format!(
+                        "{} stale objects could not be deleted (see the log)",
+                        report.failed
+                    )));
                 }
                 Ok(())
             })

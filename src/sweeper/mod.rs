@@ -1,76 +1,324 @@
-//! Stale-object sweeps: list everything under the prefix in each allowed bucket, delete what is
-//! older than the max age. Listing is streamed page by page; memory does not grow with the bucket.
+//! Stale-object sweeps: under the lease, list everything under the prefix in each allowed bucket
+//! and delete what is older than the max age, listing and deleting concurrently (see `scan`).
+//!
+//! | module | job |
+//! |---|---|
+//! | [`scan`] | the streaming list → DeleteObjects pipeline for one bucket |
+//! | [`lease`] | the S3 lease object (conditional writes) that makes replicas take turns |
+//! | [`timer`] | the timer inside `run` |
+//! | [`clock`] | wall clock, replaceable in tests |
+//!
+//! Both the timer and the one-shot `image-janitor sweep` take the lease, so a CronJob and the
+//! in-daemon timers never sweep at the same time. A dry run writes nothing, not even the lease.
 
+pub mod clock;
+pub mod lease;
+pub mod scan;
 pub mod timer;
 
-use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+#[cfg(test)]
+mod tests;
 
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use self::clock::Clock;
+use self::lease::{Acquired, Lease, LeaseError, LeaseTiming, Skip};
+use self::scan::{Scan, ScanError};
 use crate::config::SweepSettings;
-use crate::retry::AwsError;
 use crate::s3url::LocationPolicy;
-use crate::store::{ObjectStore, MAX_KEYS_PER_DELETE};
-use crate::telemetry::events::{DeleteBatchDone, Source};
+use crate::store::ObjectStore;
+use crate::telemetry::events::SweepFinished;
 
 /// What one sweep did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepReport {
     pub scanned: u64,
     /// Deleted (or, in a dry run, would delete).
     pub deleted: u64,
+    /// Objects S3 refused to delete (per-key errors), counted; the sweep went on.
+    pub failed: u64,
+    /// `Some` when the sweep did not run because of the lease (nothing scanned or deleted).
+    pub skipped: Option<Skip>,
 }
 
-/// One sweep over every allowed bucket.
+/// Why a sweep failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    /// Shutdown was requested mid-sweep (the lease was released; not an error outcome).
+    #[error("sweep interrupted by shutdown")]
+    Interrupted,
+}
+
+/// A failed sweep still reports what it did before it stopped.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} (after deleting {} of {} objects scanned)", .partial.deleted, .partial.scanned)]
+pub struct SweepFailure {
+    pub partial: SweepReport,
+    #[source]
+    pub error: SweepError,
+}
+
+/// The parts of a sweep that are not settings: who we are, lease timings, the clock.
+#[derive(Clone)]
+pub struct Sweeper {
+    pub store: Arc<dyn ObjectStore>,
+    pub policy: LocationPolicy,
+    pub settings: SweepSettings,
+    pub holder: String,
+    pub timing: LeaseTiming,
+    pub clock: Clock,
+}
+
+impl Sweeper {
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        policy: LocationPolicy,
+        settings: SweepSettings,
+    ) -> Self {
+        Sweeper {
+            store,
+            policy,
+            settings,
+            holder: lease::holder_id(),
+            timing: LeaseTiming::default(),
+            clock: Clock::System,
+        }
+    }
+
+    /// One sweep: take the lease (unless dry run), sweep every allowed bucket while renewing it,
+    /// release it. `min_gap`: skip if a sweep completed less than this long ago.
+    /// `stop` interrupts the sweep promptly (the lease is released without recording completion).
+    pub async fn sweep(
+        &self,
+        min_gap: Option<Duration>,
+        stop: &CancellationToken,
+    ) -> Result<SweepReport, SweepFailure> {
+        let fail = |error: SweepError| SweepFailure {
+            partial: SweepReport::default(),
+            error,
+        };
+        if self.settings.dry_run {
+            return self.sweep_buckets(None, stop).await;
+        }
+        let store = self.store.as_ref();
+        let acquired = lease::acquire(
+            store,
+            &self.settings.lease,
+            &self.holder,
+            self.timing,
+            min_gap,
+            self.clock,
+        )
+        .await
+        .map_err(|e| fail(e.into()))?;
+        let lease = match acquired {
+            Acquired::Held(lease) => lease,
+            Acquired::Skipped(why) => {
+                tracing::info!(reason = %why, "sweep skipped");
+                return Ok(SweepReport {
+                    skipped: Some(why),
+                    ..SweepReport::default()
+                });
+            }
+        };
+        tracing::debug!(holder = %self.holder, "sweeper lease taken");
+        let mut lease = Some(lease);
+        let result = self.sweep_buckets(lease.as_mut(), stop).await;
+        let completed = result.is_ok();
+        let lease = lease.take();
+        match (lease, result) {
+            // Lost: someone else holds it now; do not touch it.
+            (_, Err(f)) if matches!(f.error, SweepError::Lease(LeaseError::Lost { .. })) => Err(f),
+            (Some(lease), result) => {
+                if let Err(e) = lease.release(store, completed).await {
+                    tracing::warn!(error = %e, "could not release the sweeper lease; it expires on its own");
+                }
+                result
+            }
+            (None, result) => result,
+        }
+    }
+
+    /// Sweep every allowed bucket in turn, renewing `lease` (if any) on its own schedule.
+    async fn sweep_buckets(
+        &self,
+        mut lease: Option<&mut Lease>,
+        stop: &CancellationToken,
+    ) -> Result<SweepReport, SweepFailure> {
+        let halt = stop.child_token();
+        let cutoff = self
+            .clock
+            .now()
+            .checked_sub(self.settings.max_age)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let work = async {
+            let mut report = SweepReport::default();
+            for bucket in self.policy.buckets() {
+                let scan = Scan {
+                    store: self.store.as_ref(),
+                    policy: &self.policy,
+                    bucket,
+                    cutoff,
+                    lease: &self.settings.lease,
+                    dry_run: self.settings.dry_run,
+                    halt: &halt,
+                };
+                let (tally, err) = scan.run().await;
+                report.scanned += tally.scanned;
+                report.deleted += tally.deleted;
+                report.failed += tally.failed;
+                if let Some(e) = err {
+                    return Err((report, e));
+                }
+            }
+            Ok(report)
+        };
+        tokio::pin!(work);
+        let renew_every = self.timing.renew_every;
+        let mut next_renewal = tokio::time::Instant::now() + renew_every;
+        let mut lease_error: Option<LeaseError> = None;
+        let outcome = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = tokio::time::sleep_until(next_renewal), if lease.is_some() && lease_error.is_none() => {
+                    next_renewal += renew_every;
+                    if let Some(l) = lease.as_deref_mut() {
+                        match l.renew(self.store.as_ref()).await {
+                            Ok(()) => tracing::debug!("sweeper lease renewed"),
+                            Err(e @ (LeaseError::Lost { .. } | LeaseError::Expired { .. })) => {
+                                tracing::warn!(error = %e, "sweeper lease lost; stopping the sweep");
+                                lease_error = Some(e);
+                                halt.cancel();
+                            }
+                            Err(e) => tracing::warn!(error = %e, "sweeper lease renewal failed; will retry"),
+                        }
+                    }
+                }
+            }
+        };
+        match (outcome, lease_error) {
+            (Ok(report), None) => Ok(report),
+            (Ok(report), Some(e)) | (Err((report, ScanError::Halted)), Some(e)) => {
+                Err(SweepFailure {
+                    partial: report,
+                    error: e.into(),
+                })
+            }
+            (Err((report, ScanError::Halted)), None) => Err(SweepFailure {
+                partial: report,
+                error: SweepError::Interrupted,
+            }),
+            (Err((report, e)), _) => Err(SweepFailure {
+                partial: report,
+                error: e.into(),
+            }),
+        }
+    }
+
+    /// Run one sweep and emit its `SweepFinished` event. Returns the report (or failure) too.
+    pub async fn sweep_and_report(
+        &self,
+        min_gap: Option<Duration>,
+        stop: &CancellationToken,
+    ) -> Result<SweepReport, SweepFailure> {
+        let started = Instant::now();
+        let result = self.sweep(min_gap, stop).await;
+        let dry_run = self.settings.dry_run;
+        let elapsed = started.elapsed();
+        match &result {
+            Ok(r) if r.skipped.is_some() => SweepFinished {
+                outcome: "skipped",
+                scanned: 0,
+                deleted: 0,
+                elapsed,
+                dry_run,
+                error: None,
+            }
+            .emit(),
+            Ok(r) if r.failed > 0 => {
+                let msg = format!(
+                    "{} objects could not be deleted (see the warnings above)",
+                    r.failed
+                );
+                SweepFinished {
+                    outcome: "error",
+                    scanned: r.scanned,
+                    deleted: r.deleted,
+                    elapsed,
+                    dry_run,
+                    error: Some(&msg),
+                }
+                .emit()
+            }
+            Ok(r) => SweepFinished {
+                outcome: "ok",
+                scanned: r.scanned,
+                deleted: r.deleted,
+                elapsed,
+                dry_run,
+                error: None,
+            }
+            .emit(),
+            Err(f) if matches!(f.error, SweepError::Interrupted) => {
+                tracing::info!(
+                    scanned = f.partial.scanned,
+                    deleted = f.partial.deleted,
+                    "sweep interrupted by shutdown; lease released"
+                );
+            }
+            Err(f) => {
+                let msg = f.error.to_string();
+                SweepFinished {
+                    outcome: "error",
+                    scanned: f.partial.scanned,
+                    deleted: f.partial.deleted,
+                    elapsed,
+                    dry_run,
+                    error: Some(&msg),
+                }
+                .emit()
+            }
+        }
+        result
+    }
+}
+
+/// One sweep over every allowed bucket, under the lease (the one-shot `image-janitor sweep`).
+/// A sweep skipped because another replica holds the lease returns a report with `skipped` set
+/// and nothing scanned.
 pub async fn sweep_once(
     store: Arc<dyn ObjectStore>,
     policy: &LocationPolicy,
     settings: &SweepSettings,
-) -> Result<SweepReport, AwsError> {
-    let cutoff = SystemTime::now()
-        .checked_sub(settings.max_age)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    let mut report = SweepReport::default();
-    for bucket in policy.buckets() {
-        let mut token = None;
-        loop {
-            let page = store.list_page(bucket, policy.prefix(), token).await?;
-            report.scanned += page.objects.len() as u64;
-            let stale: Vec<String> = page
-                .objects
-                .into_iter()
-                .filter(|o| o.last_modified < cutoff)
-                .filter(|o| !(bucket == settings.lease.bucket && o.key == settings.lease.key))
-                .map(|o| o.key)
-                .collect();
-            for chunk in stale.chunks(MAX_KEYS_PER_DELETE) {
-                if settings.dry_run {
-                    report.deleted += chunk.len() as u64;
-                    continue;
-                }
-                let started = Instant::now();
-                let outcomes = store.delete_objects(bucket, chunk).await?;
-                let deleted = outcomes.iter().filter(|o| o.result.is_ok()).count();
-                let transient = outcomes
-                    .iter()
-                    .filter(|o| o.result.as_ref().is_err_and(|e| e.is_transient()))
-                    .count();
-                DeleteBatchDone {
-                    source: Source::Sweeper,
-                    bucket,
-                    requested: chunk.len(),
-                    deleted,
-                    transient_errors: transient,
-                    permanent_errors: outcomes.len() - deleted - transient,
-                    elapsed: started.elapsed(),
-                }
-                .emit();
-                report.deleted += deleted as u64;
-            }
-            token = page.next;
-            if token.is_none() {
-                break;
-            }
+) -> Result<SweepReport, SweepFailure> {
+    sweep_until(store, policy, settings, std::future::pending()).await
+}
+
+/// Like [`sweep_once`], interrupted (lease released) when `shutdown` resolves.
+pub async fn sweep_until(
+    store: Arc<dyn ObjectStore>,
+    policy: &LocationPolicy,
+    settings: &SweepSettings,
+    shutdown: impl Future<Output = ()>,
+) -> Result<SweepReport, SweepFailure> {
+    let sweeper = Sweeper::new(store, policy.clone(), settings.clone());
+    let stop = CancellationToken::new();
+    let sweep = sweeper.sweep_and_report(None, &stop);
+    tokio::pin!(sweep);
+    tokio::pin!(shutdown);
+    tokio::select! {
+        r = &mut sweep => r,
+        _ = &mut shutdown => {
+            stop.cancel();
+            sweep.await
         }
     }
-    Ok(report)
 }

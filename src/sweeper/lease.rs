@@ -1,0 +1,357 @@
+//! The sweeper lease: one small JSON object in S3, written only with conditional writes, so that
+//! many replicas sweep once per interval between them rather than once each.
+//!
+//! Protocol (all writes conditional, so two replicas can never both believe they hold it):
+//! - absent → create with `If-None-Match: *`;
+//! - present, expired (or our own), and no sweep completed within `min_gap` → take over with
+//!   `If-Match: <etag we read>`; otherwise skip;
+//! - while sweeping, renew (`If-Match`) every `renew_every`, pushing `expires_at` to now + `ttl`;
+//!   a failed precondition means another replica took it: the lease is lost and the sweep stops;
+//! - at the end, release: `expires_at = now`, and `last_completed_at = now` when the sweep
+//!   completed. The object is kept (not deleted) because `last_completed_at` is what lets the
+//!   other replicas skip until the next interval.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use backon::{BackoffBuilder, Retryable};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::clock::Clock;
+use crate::config::LeaseLocation;
+use crate::retry::AwsError;
+use crate::store::{CondPut, ObjectStore};
+
+/// Lease timings.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseTiming {
+    /// How long a lease stays live without renewal (a crashed holder blocks others this long).
+    pub ttl: Duration,
+    /// How often a holder renews while sweeping.
+    pub renew_every: Duration,
+}
+
+impl Default for LeaseTiming {
+    fn default() -> Self {
+        LeaseTiming {
+            ttl: Duration::from_secs(120),
+            renew_every: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A lease operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LeaseError {
+    /// A conditional write failed: another replica wrote the lease since we last did.
+    #[error("lost the sweeper lease s3://{bucket}/{key} to another replica")]
+    Lost { bucket: String, key: String },
+    /// The lease could not be renewed in time (S3 errors); another replica may take it over.
+    #[error(
+        "could not renew the sweeper lease s3://{bucket}/{key} before it expired: {last_error}"
+    )]
+    Expired {
+        bucket: String,
+        key: String,
+        last_error: String,
+    },
+    #[error("sweeper lease s3://{bucket}/{key}: {source}")]
+    Store {
+        bucket: String,
+        key: String,
+        #[source]
+        source: AwsError,
+    },
+}
+
+/// Why a sweep was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// Another replica holds a live lease.
+    HeldBy {
+        holder: String,
+        expires_in: Duration,
+    },
+    /// A sweep completed recently enough (`min_gap`).
+    RecentlyCompleted { ago: Duration },
+    /// Another replica wrote the lease between our read and our write.
+    Contended,
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::HeldBy { holder, expires_in } => write!(
+                f,
+                "another replica ({holder}) holds the sweeper lease for {}s more",
+                expires_in.as_secs()
+            ),
+            Skip::RecentlyCompleted { ago } => {
+                write!(f, "a sweep completed {}s ago", ago.as_secs())
+            }
+            Skip::Contended => f.write_str("another replica took the sweeper lease first"),
+        }
+    }
+}
+
+/// The lease body, as stored (RFC 3339 UTC timestamps, so operators can read it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Body {
+    holder: String,
+    expires_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_completed_at: Option<String>,
+}
+
+/// A decoded lease body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseState {
+    pub holder: String,
+    pub expires_at: SystemTime,
+    pub last_completed_at: Option<SystemTime>,
+}
+
+fn fmt_time(t: SystemTime) -> String {
+    OffsetDateTime::from(t)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+fn parse_time(s: &str) -> Option<SystemTime> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .map(SystemTime::from)
+}
+
+impl LeaseState {
+    pub fn encode(&self) -> Vec<u8> {
+        let body = Body {
+            holder: self.holder.clone(),
+            expires_at: fmt_time(self.expires_at),
+            last_completed_at: self.last_completed_at.map(fmt_time),
+        };
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+
+    /// `None` for a body that is not a lease (treated as an expired lease with no history).
+    pub fn decode(raw: &[u8]) -> Option<LeaseState> {
+        let body: Body = serde_json::from_slice(raw).ok()?;
+        Some(LeaseState {
+            holder: body.holder,
+            expires_at: parse_time(&body.expires_at)?,
+            last_completed_at: body.last_completed_at.as_deref().and_then(parse_time),
+        })
+    }
+}
+
+/// This process's holder id: the host (pod) name plus a random suffix, so a restarted pod with
+/// the same name is a different holder.
+pub fn holder_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    format!("{host}-{:08x}", fastrand::u32(..))
+}
+
+/// A lease we hold.
+#[derive(Debug)]
+pub struct Lease {
+    loc: LeaseLocation,
+    etag: String,
+    state: LeaseState,
+    timing: LeaseTiming,
+    clock: Clock,
+}
+
+/// Result of [`acquire`].
+#[derive(Debug)]
+pub enum Acquired {
+    Held(Lease),
+    Skipped(Skip),
+}
+
+/// Transient S3 errors on lease calls are retried a few times (backon), then reported.
+async fn with_retry<T, F, Fut>(f: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    f.retry(crate::retry::delete_backoff())
+        .sleep(tokio::time::sleep)
+        .when(AwsError::is_transient)
+        .await
+}
+
+fn store_err(loc: &LeaseLocation, source: AwsError) -> LeaseError {
+    LeaseError::Store {
+        bucket: loc.bucket.clone(),
+        key: loc.key.clone(),
+        source,
+    }
+}
+
+/// Try to take the lease. `min_gap`: skip if a sweep completed less than this long ago
+/// (the timer passes about one interval; the one-shot `sweep` passes `None`).
+pub async fn acquire(
+    store: &dyn ObjectStore,
+    loc: &LeaseLocation,
+    holder: &str,
+    timing: LeaseTiming,
+    min_gap: Option<Duration>,
+    clock: Clock,
+) -> Result<Acquired, LeaseError> {
+    let current = with_retry(|| store.get_versioned(&loc.bucket, &loc.key))
+        .await
+        .map_err(|e| store_err(loc, e))?;
+    let now = clock.now();
+    let (if_match, last_completed_at) = match current {
+        None => (None, None),
+        Some(v) => {
+            let state = LeaseState::decode(&v.body);
+            if state.is_none() {
+                tracing::warn!(bucket = %loc.bucket, key = %loc.key, "sweeper lease body unreadable; taking it over");
+            }
+            if let Some(s) = &state {
+                if s.holder != holder {
+                    if let Ok(left) = s.expires_at.duration_since(now) {
+                        if !left.is_zero() {
+                            return Ok(Acquired::Skipped(Skip::HeldBy {
+                                holder: s.holder.clone(),
+                                expires_in: left,
+                            }));
+                        }
+                    }
+                }
+                if let (Some(gap), Some(done)) = (min_gap, s.last_completed_at) {
+                    let ago = now.duration_since(done).unwrap_or(Duration::ZERO);
+                    if ago < gap {
+                        return Ok(Acquired::Skipped(Skip::RecentlyCompleted { ago }));
+                    }
+                }
+            }
+            (Some(v.etag), state.and_then(|s| s.last_completed_at))
+        }
+    };
+    let state = LeaseState {
+        holder: holder.to_owned(),
+        expires_at: now + timing.ttl,
+        last_completed_at,
+    };
+    let body = state.encode();
+    let written = with_retry(|| {
+        store.put_conditional(&loc.bucket, &loc.key, body.clone(), if_match.as_deref())
+    })
+    .await
+    .map_err(|e| store_err(loc, e))?;
+    match written {
+        CondPut::Written(etag) => Ok(Acquired::Held(Lease {
+            loc: loc.clone(),
+            etag,
+            state,
+            timing,
+            clock,
+        })),
+        CondPut::PreconditionFailed => Ok(Acquired::Skipped(Skip::Contended)),
+    }
+}
+
+impl Lease {
+    pub fn state(&self) -> &LeaseState {
+        &self.state
+    }
+
+    pub fn timing(&self) -> LeaseTiming {
+        self.timing
+    }
+
+    fn lost(&self) -> LeaseError {
+        LeaseError::Lost {
+            bucket: self.loc.bucket.clone(),
+            key: self.loc.key.clone(),
+        }
+    }
+
+    async fn write(&mut self, store: &dyn ObjectStore, next: LeaseState) -> Result<(), LeaseError> {
+        let written = store
+            .put_conditional(
+                &self.loc.bucket,
+                &self.loc.key,
+                next.encode(),
+                Some(&self.etag),
+            )
+            .await
+            .map_err(|e| store_err(&self.loc, e))?;
+        match written {
+            CondPut::Written(etag) => {
+                self.etag = etag;
+                self.state = next;
+                Ok(())
+            }
+            CondPut::PreconditionFailed => Err(self.lost()),
+        }
+    }
+
+    /// Push the expiry to now + ttl. `Lost` if another replica wrote the lease meanwhile;
+    /// `Expired` if S3 errors kept us from renewing until less than one renewal period was left
+    /// (we must stop before another replica may legitimately take over); other errors are
+    /// transient and the caller simply tries again at the next tick.
+    pub async fn renew(&mut self, store: &dyn ObjectStore) -> Result<(), LeaseError> {
+        let now = self.clock.now();
+        let next = LeaseState {
+            expires_at: now + self.timing.ttl,
+            ..self.state.clone()
+        };
+        match self.write(store, next).await {
+            Ok(()) => Ok(()),
+            Err(LeaseError::Store { source, .. })
+                if now + self.timing.renew_every >= self.state.expires_at =>
+            {
+                Err(LeaseError::Expired {
+                    bucket: self.loc.bucket.clone(),
+                    key: self.loc.key.clone(),
+                    last_error: source.to_string(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Give the lease up: expire it now, and record `last_completed_at = now` if `completed`.
+    pub async fn release(
+        mut self,
+        store: &dyn ObjectStore,
+        completed: bool,
+    ) -> Result<(), LeaseError> {
+        let now = self.clock.now();
+        let next = LeaseState {
+            holder: self.state.holder.clone(),
+            expires_at: now,
+            last_completed_at: if completed {
+                Some(now)
+            } else {
+                self.state.last_completed_at
+            },
+        };
+        let mut backoff = crate::retry::delete_backoff().build();
+        loop {
+            let err = match self.write(store, next.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(LeaseError::Store { source, .. }) if source.is_transient() => source,
+                Err(e) => return Err(e),
+            };
+            match backoff.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return Err(store_err(&self.loc, err)),
+            }
+        }
+    }
+}
