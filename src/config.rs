@@ -258,15 +258,20 @@ pub fn common(args: &CommonArgs) -> Result<Common, ConfigError> {
     })
 }
 
-/// Where the lease lives: `JANITOR_SWEEP_LEASE_BUCKET` (default: the first allowed bucket) and
-/// `JANITOR_SWEEP_LEASE_KEY` (default `image-janitor/sweeper.lease`), which must lie outside the prefix.
-fn lease(common: &Common) -> Result<LeaseLocation, ConfigError> {
+/// Where the lease lives: `JANITOR_SWEEP_LEASE_BUCKET` (default: the first bucket *as listed* in
+/// `JANITOR_BUCKETS`, `raw_buckets` — the policy's set is sorted, and the Terraform module grants
+/// the lease permission on its first `bucket_name`) and `JANITOR_SWEEP_LEASE_KEY` (default
+/// `image-janitor/sweeper.lease`), which must lie outside the prefix.
+fn lease(common: &Common, raw_buckets: Option<&str>) -> Result<LeaseLocation, ConfigError> {
+    let first_listed = raw_buckets
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .find(|b| !b.is_empty());
     let bucket = match std::env::var("JANITOR_SWEEP_LEASE_BUCKET") {
         Ok(b) if !b.trim().is_empty() => b.trim().to_owned(),
-        _ => common
-            .policy
-            .buckets()
-            .next()
+        _ => first_listed
+            .or_else(|| common.policy.buckets().next())
             .map(str::to_owned)
             .ok_or_else(|| bad("JANITOR_BUCKETS", "required"))?,
     };
@@ -350,7 +355,7 @@ pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
             "must be 0 (off) or at least 100ms",
         ));
     }
-    let lease = lease(&common)?;
+    let lease = lease(&common, args.common.buckets.as_deref())?;
     Ok(RunSettings {
         concurrency,
         wait_time,
@@ -373,7 +378,7 @@ pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
 /// Validate everything `sweep` needs.
 pub fn sweep(args: &SweepArgs) -> Result<(Common, SweepSettings), ConfigError> {
     let common = common(&args.common)?;
-    let lease = lease(&common)?;
+    let lease = lease(&common, args.common.buckets.as_deref())?;
     let settings = SweepSettings {
         max_age: max_age("JANITOR_SWEEP_MAX_AGE", &args.max_age)?,
         interval: None,
@@ -674,6 +679,13 @@ mod tests {
             assert_eq!(err.setting, setting, "{err}");
             assert!(!err.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn lease_defaults_to_the_first_bucket_as_listed_not_sorted() {
+        let mut a = run_args();
+        a.common.buckets = Some(" zz-main-bucket , aa-extra".into());
+        assert_eq!(run(&a).unwrap().sweep.lease.bucket, "zz-main-bucket");
     }
 
     #[test]
