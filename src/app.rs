@@ -152,8 +152,10 @@ pub async fn run(
         );
         abandon.cancel();
         // Receives in flight end within the long-poll wait; what they took is handed back.
-        let _ =
-            tokio::time::timeout(settings.wait_time + Duration::from_secs(10), &mut loops).await;
+        if !loops_done {
+            let _ = tokio::time::timeout(settings.wait_time + Duration::from_secs(10), &mut loops)
+                .await;
+        }
         tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(10), tracker.wait()).await;
     }
