@@ -33,7 +33,7 @@ pub async fn poll(
                 }
                 .emit(),
                 Err(e) => {
-                    tracing::warn!(queue = name, code = %e.code, error = %e.message, "queue depth read failed")
+                    tracing::warn!(queue = name, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "queue depth read failed")
                 }
             }
         }

@@ -5,14 +5,13 @@
 //! second at a depth of 1,000), so the rate test uses 300 messages at 100/s instead of the
 //! issue's 1,000 at 200/s; it checks the same thing (pacing over a multi-batch run).
 
-#[allow(unused_imports)] // the harness re-exports Daemon, which these tests do not need
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use common::{eventually, page_created, Env};
+use common::{eventually, page_created, Daemon, Env};
 
 fn attr(v: &str) -> MessageAttributeValue {
     MessageAttributeValue::builder()
@@ -322,4 +321,37 @@ async fn bad_flags_exit_2_and_unreachable_queues_exit_1() {
         .args(["dlq", "replay", "--idle-timeout", "1s"]);
     let (code, stdout, stderr) = env.run_cmd(cmd);
     assert_eq!(code, 1, "stdout: {stdout} stderr: {stderr}");
+}
+
+/// The operator's path after fixing a cause: replay, and a running worker deletes the objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_messages_are_then_processed_by_a_running_worker() {
+    let env = Env::fresh("dlq-worker").await;
+    let keys: Vec<String> = (0..5)
+        .map(|i| format!("{}fixed/{i}.jpg", env.prefix))
+        .collect();
+    let mut bodies = Vec::new();
+    for key in &keys {
+        env.put(&env.bucket, key).await;
+        bodies.push(page_created(
+            "fixed",
+            &[format!("s3://{}/{key}", env.bucket)],
+        ));
+    }
+    seed(&env, &bodies, "retries_exhausted").await;
+    let daemon = Daemon::start(env.janitor());
+    let (code, stdout, stderr) = replay(&env, &["--reason", "retries_exhausted"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(last_line(&stdout), "replayed 5 messages (skipped 0)");
+    eventually(
+        Duration::from_secs(30),
+        "replayed messages acked",
+        || async { daemon.metric("janitor_messages_acked_total") >= 5.0 },
+    )
+    .await;
+    for key in &keys {
+        assert!(!env.exists(&env.bucket, key).await, "{key} still exists");
+    }
+    assert_eq!(env.depth(&env.queue_url).await, (0, 0));
+    assert_eq!(env.depth(&env.dlq_url).await, (0, 0));
 }

@@ -104,13 +104,13 @@ async fn flush(queue: &dyn Queue, batch: Vec<AckRequest>) {
                 if res.is_ok() {
                     acked.push(req.sent_at);
                 } else if let Err(e) = &res {
-                    tracing::warn!(code = %e.code, error = %e.message, "message delete failed; it will be redelivered");
+                    tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "message delete failed; it will be redelivered");
                 }
                 let _ = req.reply.send(res);
             }
         }
         Err(err) => {
-            tracing::warn!(code = %err.code, error = %err.message, "DeleteMessageBatch failed; messages will be redelivered");
+            tracing::warn!(code = %err.code, request_id = err.request_id.as_deref(), error = %err.message, "DeleteMessageBatch failed; messages will be redelivered");
             for req in batch {
                 let _ = req.reply.send(Err(err.clone()));
             }

@@ -195,13 +195,13 @@ async fn dead_letter(ctx: &Ctx, msg: &Received, page_id: Option<&str>, rejection
         .dead_letter(msg, page_id, rejection.reason, &rejection.detail)
         .await
     {
-        tracing::error!(message_id = %msg.message_id, reason = %rejection.reason, code = %e.code, error = %e.message, "dead-lettering failed; the message will be redelivered");
+        tracing::error!(message_id = %msg.message_id, reason = %rejection.reason, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "dead-lettering failed; the message will be redelivered");
     }
 }
 
 async fn release(ctx: &Ctx, msg: &Received, delay: Duration) {
     if let Err(e) = ctx.queue.change_visibility(&msg.receipt, delay).await {
-        tracing::warn!(message_id = %msg.message_id, code = %e.code, error = %e.message, "could not release message; it reappears when its visibility expires");
+        tracing::warn!(message_id = %msg.message_id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "could not release message; it reappears when its visibility expires");
     }
 }
 

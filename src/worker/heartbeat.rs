@@ -31,10 +31,10 @@ impl Heartbeat {
                 match queue.change_visibility(&receipt, visibility).await {
                     Ok(()) => tracing::debug!("visibility extended"),
                     Err(e) if e.is_transient() => {
-                        tracing::warn!(code = %e.code, error = %e.message, "visibility extension failed; will retry");
+                        tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "visibility extension failed; will retry");
                     }
                     Err(e) => {
-                        tracing::warn!(code = %e.code, error = %e.message, "visibility extension refused; heartbeat stops");
+                        tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "visibility extension refused; heartbeat stops");
                         return;
                     }
                 }

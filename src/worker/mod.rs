@@ -103,7 +103,7 @@ async fn receive_loop(
             }
             Err(e) if e.is_transient() => {
                 let delay = backoff.next().unwrap_or(Duration::from_secs(20));
-                tracing::warn!(receive_loop = id, code = %e.code, error = %e.message, retry_in_ms = delay.as_millis() as u64, "receive failed; backing off");
+                tracing::warn!(receive_loop = id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, retry_in_ms = delay.as_millis() as u64, "receive failed; backing off");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = ctx.stop.cancelled() => break,
@@ -111,7 +111,7 @@ async fn receive_loop(
                 continue;
             }
             Err(e) => {
-                tracing::error!(receive_loop = id, code = %e.code, error = %e.message, "receive refused permanently; stopping");
+                tracing::error!(receive_loop = id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "receive refused permanently; stopping");
                 fatal.cancel();
                 break;
             }
