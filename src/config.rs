@@ -56,6 +56,9 @@ pub struct SweepSettings {
     pub interval: Option<Duration>,
     pub dry_run: bool,
     pub lease: LeaseLocation,
+    /// How long the lease stays live without renewal (`JANITOR_SWEEP_LEASE_TTL`); the holder
+    /// renews every quarter of it.
+    pub lease_ttl: Duration,
 }
 
 /// Everything `image-janitor run` needs.
@@ -295,6 +298,35 @@ fn lease(common: &Common, raw_buckets: Option<&str>) -> Result<LeaseLocation, Co
     Ok(LeaseLocation { bucket, key })
 }
 
+/// Default of `JANITOR_SWEEP_LEASE_TTL`.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(120);
+
+/// `JANITOR_SWEEP_LEASE_TTL` (an env-only project extra, like the lease location): how long a
+/// crashed holder blocks the other replicas. At least 2s (the holder renews every TTL/4).
+fn lease_ttl() -> Result<Duration, ConfigError> {
+    match std::env::var("JANITOR_SWEEP_LEASE_TTL") {
+        Ok(raw) => lease_ttl_from(Some(&raw)),
+        Err(std::env::VarError::NotPresent) => lease_ttl_from(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(bad("JANITOR_SWEEP_LEASE_TTL", "not valid UTF-8"))
+        }
+    }
+}
+
+fn lease_ttl_from(raw: Option<&str>) -> Result<Duration, ConfigError> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(DEFAULT_LEASE_TTL);
+    };
+    let ttl = parse_duration("JANITOR_SWEEP_LEASE_TTL", raw)?;
+    if ttl < Duration::from_secs(2) {
+        return Err(bad(
+            "JANITOR_SWEEP_LEASE_TTL",
+            format!("must be at least 2s, got {:?}", raw.trim()),
+        ));
+    }
+    Ok(ttl)
+}
+
 fn dry_run(raw: &Option<String>) -> Result<bool, ConfigError> {
     raw.as_deref()
         .map_or(Ok(false), |v| parse_bool("JANITOR_DRY_RUN", v))
@@ -366,6 +398,7 @@ pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
             interval: (!interval.is_zero()).then_some(interval),
             dry_run: dry_run(&args.dry_run)?,
             lease,
+            lease_ttl: lease_ttl()?,
         },
         http_addr,
         shutdown_timeout,
@@ -384,6 +417,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(Common, SweepSettings), ConfigError> {
         interval: None,
         dry_run: dry_run(&args.dry_run)?,
         lease,
+        lease_ttl: lease_ttl()?,
     };
     Ok((common, settings))
 }
@@ -686,6 +720,18 @@ mod tests {
         let mut a = run_args();
         a.common.buckets = Some(" zz-main-bucket , aa-extra".into());
         assert_eq!(run(&a).unwrap().sweep.lease.bucket, "zz-main-bucket");
+    }
+
+    #[test]
+    fn lease_ttl_defaults_to_2m_and_must_be_at_least_2s() {
+        assert_eq!(lease_ttl_from(None).unwrap(), Duration::from_secs(120));
+        assert_eq!(lease_ttl_from(Some(" ")).unwrap(), Duration::from_secs(120));
+        assert_eq!(lease_ttl_from(Some("4s")).unwrap(), Duration::from_secs(4));
+        assert_eq!(lease_ttl_from(Some("2s")).unwrap(), Duration::from_secs(2));
+        for raw in ["1s", "1999ms", "0", "soon"] {
+            let e = lease_ttl_from(Some(raw)).expect_err(raw);
+            assert_eq!(e.setting, "JANITOR_SWEEP_LEASE_TTL");
+        }
     }
 
     #[test]

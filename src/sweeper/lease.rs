@@ -33,12 +33,21 @@ pub struct LeaseTiming {
     pub renew_every: Duration,
 }
 
-impl Default for LeaseTiming {
-    fn default() -> Self {
+impl LeaseTiming {
+    /// The timing for a TTL (`JANITOR_SWEEP_LEASE_TTL`): renew every quarter of it, so a holder
+    /// gets three tries before the lease can lapse under it.
+    pub fn from_ttl(ttl: Duration) -> Self {
         LeaseTiming {
-            ttl: Duration::from_secs(120),
-            renew_every: Duration::from_secs(30),
+            ttl,
+            renew_every: ttl / 4,
         }
+    }
+}
+
+impl Default for LeaseTiming {
+    /// TTL 2 min, renewed every 30 s.
+    fn default() -> Self {
+        LeaseTiming::from_ttl(crate::config::DEFAULT_LEASE_TTL)
     }
 }
 

@@ -86,9 +86,9 @@ impl Sweeper {
         Sweeper {
             store,
             policy,
-            settings,
             holder: lease::holder_id(),
-            timing: LeaseTiming::default(),
+            timing: LeaseTiming::from_ttl(settings.lease_ttl),
+            settings,
             clock: Clock::System,
         }
     }

@@ -33,6 +33,7 @@ fn settings(dry_run: bool) -> SweepSettings {
             bucket: "b-one".into(),
             key: LEASE_KEY.into(),
         },
+        lease_ttl: LeaseTiming::default().ttl,
     }
 }
 
