@@ -20,7 +20,9 @@ const MAX_AGE: Duration = Duration::from_secs(10);
 const LIST_LATENCY: Duration = Duration::from_secs(2);
 
 fn keys(prefix: &str, name: &str, n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("{prefix}{name}/{i:04}.jpg")).collect()
+    (0..n)
+        .map(|i| format!("{prefix}{name}/{i:04}.jpg"))
+        .collect()
 }
 
 /// The lease object as JSON, or None when absent.
@@ -113,7 +115,10 @@ async fn a_replica_killed_holding_the_lease_is_taken_over_after_expiry() {
     let killed = Instant::now();
     let orphan = lease(&env, &env.bucket).await.expect("A's lease is left");
     assert!(holder(&orphan).starts_with("replica-a-"), "{orphan}");
-    assert!(orphan["last_completed_at"].is_null(), "A never completed: {orphan}");
+    assert!(
+        orphan["last_completed_at"].is_null(),
+        "A never completed: {orphan}"
+    );
     let expires_at = unix_seconds(&orphan["expires_at"]);
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -149,7 +154,10 @@ async fn a_replica_killed_holding_the_lease_is_taken_over_after_expiry() {
          (lease expired {:.1}s before B's success)",
         success_at - expires_at
     ));
-    assert!(skipped >= 1.0, "B skipped while A's lease was live; log:\n{logs}");
+    assert!(
+        skipped >= 1.0,
+        "B skipped while A's lease was live; log:\n{logs}"
+    );
     assert!(
         logs.contains("replica-a-"),
         "B's log names the holder it waited for:\n{logs}"

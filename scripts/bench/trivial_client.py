@@ -2,7 +2,9 @@
 
 T threads, each looping ReceiveMessage(10) + DeleteMessageBatch of what it got -- the least a
 worker can do per message -- against ENDPOINT until SIGTERM; then prints one JSON line with the
-requests sent and messages deleted. Run by scripts/bench/scaling.py, one process per worker
+requests sent and messages deleted. It prints "ready" once its client is built and starts only on
+SIGUSR1, so that Python's start-up (~0.5 s of importing boto3) is not charged to the emulator.
+Run by scripts/bench/scaling.py, one process per worker
 process it stands in for, with as many threads as a worker has receive loops.
 
     python3 scripts/bench/trivial_client.py --endpoint URL --queue-url URL --threads 4
@@ -63,11 +65,17 @@ def main():
             totals["messages"] += messages
             totals["failed_deletes"] += failed
 
-    signal.signal(signal.SIGTERM, lambda *_: STOP.set())
+    go = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: (STOP.set(), go.set()))
+    signal.signal(signal.SIGUSR1, lambda *_: go.set())
+    print("ready", flush=True)
+    while not go.wait(0.05):
+        pass
     threads = [threading.Thread(target=loop, daemon=True) for _ in range(args.threads)]
     for t in threads:
         t.start()
-    STOP.wait()
+    while not STOP.wait(0.2):
+        pass
     for t in threads:
         t.join(timeout=args.wait + 10)
     print(json.dumps(totals), flush=True)
