@@ -14,6 +14,17 @@ use crate::telemetry::events::AwsRequest;
 
 const SERVICE: &str = "s3";
 
+/// A request the SDK refused to build: our bug, never worth retrying.
+fn build_error(operation: &'static str, err: impl std::fmt::Display) -> AwsError {
+    entry_error(
+        SERVICE,
+        operation,
+        "BuildRequest",
+        err.to_string(),
+        ErrorClass::Permanent,
+    )
+}
+
 #[derive(Clone, Debug)]
 pub struct S3Store {
     client: Client,
@@ -55,28 +66,12 @@ impl ObjectStore for S3Store {
             .iter()
             .map(|k| ObjectIdentifier::builder().key(k).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                entry_error(
-                    SERVICE,
-                    OP,
-                    "BuildRequest",
-                    e.to_string(),
-                    ErrorClass::Permanent,
-                )
-            })?;
+            .map_err(|e| build_error(OP, e))?;
         let delete = Delete::builder()
             .set_objects(Some(objects))
             .quiet(true)
             .build()
-            .map_err(|e| {
-                entry_error(
-                    SERVICE,
-                    OP,
-                    "BuildRequest",
-                    e.to_string(),
-                    ErrorClass::Permanent,
-                )
-            })?;
+            .map_err(|e| build_error(OP, e))?;
         let out = observe(
             SERVICE,
             OP,
