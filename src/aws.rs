@@ -96,6 +96,21 @@ fn one_line(err: &dyn StdError) -> String {
     out.replace('\n', " ")
 }
 
+/// A request the SDK refused to build: our bug, never worth retrying.
+pub fn build_error(
+    service: &'static str,
+    operation: &'static str,
+    err: impl std::fmt::Display,
+) -> AwsError {
+    entry_error(
+        service,
+        operation,
+        "BuildRequest",
+        err.to_string(),
+        ErrorClass::Permanent,
+    )
+}
+
 /// An error built by an adapter itself (a malformed response, a per-entry failure).
 pub fn entry_error(
     service: &'static str,

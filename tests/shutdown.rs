@@ -32,6 +32,30 @@ async fn none_left(env: &Env, keys: &[String]) -> bool {
     keys.iter().all(|k| !left.contains(k))
 }
 
+/// Start another process and check it finishes everything: queue drained, every object
+/// deleted, nothing dead-lettered. Returns the process for further assertions.
+async fn another_process_finishes(
+    env: &Env,
+    keys: &[String],
+    visibility: &str,
+    within: Duration,
+) -> Daemon {
+    let mut cmd = env.janitor();
+    cmd.env("JANITOR_VISIBILITY_TIMEOUT", visibility);
+    let daemon = Daemon::start(cmd);
+    eventually(within, "queue drained by another process", || async {
+        env.depth(&env.queue_url).await == (0, 0)
+    })
+    .await;
+    assert!(none_left(env, keys).await, "every object deleted");
+    assert_eq!(
+        env.depth(&env.dlq_url).await,
+        (0, 0),
+        "nothing dead-lettered"
+    );
+    daemon
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_load_exits_0_and_hands_back_unfinished_messages() {
     let env = Env::fresh("sigterm").await;
@@ -58,20 +82,7 @@ async fn sigterm_during_load_exits_0_and_hands_back_unfinished_messages() {
     );
     assert!(visible < 60, "some work was done before SIGTERM");
     // A second process finishes the rest.
-    let second = Daemon::start(env.janitor());
-    eventually(
-        Duration::from_secs(60),
-        "queue drained by the second process",
-        || async { env.depth(&env.queue_url).await == (0, 0) },
-    )
-    .await;
-    assert!(none_left(&env, &keys).await, "every object deleted");
-    assert_eq!(
-        env.depth(&env.dlq_url).await,
-        (0, 0),
-        "nothing dead-lettered"
-    );
-    drop(second);
+    another_process_finishes(&env, &keys, "60s", Duration::from_secs(60)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,21 +98,7 @@ async fn sigkill_mid_batch_loses_nothing() {
     .await;
     first.signal("KILL");
     assert!(first.wait_exit(Duration::from_secs(10)).is_some());
-    let mut cmd = env.janitor();
-    cmd.env("JANITOR_VISIBILITY_TIMEOUT", "4s");
-    let second = Daemon::start(cmd);
-    eventually(
-        Duration::from_secs(90),
-        "queue drained by another process",
-        || async { env.depth(&env.queue_url).await == (0, 0) },
-    )
-    .await;
-    assert!(none_left(&env, &keys).await, "every object deleted");
-    assert_eq!(
-        env.depth(&env.dlq_url).await,
-        (0, 0),
-        "nothing dead-lettered"
-    );
+    let second = another_process_finishes(&env, &keys, "4s", Duration::from_secs(90)).await;
     assert_eq!(
         second.metric("janitor_messages_dead_lettered_total{reason=\"retries_exhausted\"}"),
         0.0

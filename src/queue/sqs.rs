@@ -13,7 +13,7 @@ use aws_sdk_sqs::types::{
 use aws_sdk_sqs::Client;
 
 use super::{Attribute, Attributes, BatchResult, Depth, Outgoing, Queue, Receipt, Received};
-use crate::aws::{entry_error, observe};
+use crate::aws::{build_error, entry_error, observe};
 use crate::retry::{AwsError, ErrorClass};
 
 const SERVICE: &str = "sqs";
@@ -217,16 +217,6 @@ fn per_entry<T>(
         .collect()
 }
 
-fn build_error(operation: &'static str, err: impl std::fmt::Display) -> AwsError {
-    entry_error(
-        SERVICE,
-        operation,
-        "BuildRequest",
-        err.to_string(),
-        ErrorClass::Permanent,
-    )
-}
-
 #[async_trait]
 impl Queue for SqsQueue {
     fn url(&self) -> &str {
@@ -272,7 +262,7 @@ impl Queue for SqsQueue {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(OP, e))?;
+            .map_err(|e| build_error(SERVICE, OP, e))?;
         let out = observe(
             SERVICE,
             OP,
@@ -307,7 +297,7 @@ impl Queue for SqsQueue {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(OP, e))?;
+            .map_err(|e| build_error(SERVICE, OP, e))?;
         let out = observe(
             SERVICE,
             OP,
@@ -338,7 +328,7 @@ impl Queue for SqsQueue {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(OP, e))?;
+            .map_err(|e| build_error(SERVICE, OP, e))?;
         let out = observe(
             SERVICE,
             OP,

@@ -8,22 +8,11 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
 
 use super::{CondPut, KeyOutcome, ListPage, Listed, ObjectStore, Versioned, MAX_KEYS_PER_DELETE};
-use crate::aws::{classify, entry_error, observe};
+use crate::aws::{build_error, classify, entry_error, observe};
 use crate::retry::{classify_code, AwsError, ErrorClass};
 use crate::telemetry::events::AwsRequest;
 
 const SERVICE: &str = "s3";
-
-/// A request the SDK refused to build: our bug, never worth retrying.
-fn build_error(operation: &'static str, err: impl std::fmt::Display) -> AwsError {
-    entry_error(
-        SERVICE,
-        operation,
-        "BuildRequest",
-        err.to_string(),
-        ErrorClass::Permanent,
-    )
-}
 
 #[derive(Clone, Debug)]
 pub struct S3Store {
@@ -66,12 +55,12 @@ impl ObjectStore for S3Store {
             .iter()
             .map(|k| ObjectIdentifier::builder().key(k).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(OP, e))?;
+            .map_err(|e| build_error(SERVICE, OP, e))?;
         let delete = Delete::builder()
             .set_objects(Some(objects))
             .quiet(true)
             .build()
-            .map_err(|e| build_error(OP, e))?;
+            .map_err(|e| build_error(SERVICE, OP, e))?;
         let out = observe(
             SERVICE,
             OP,
