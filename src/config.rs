@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::cli::{CommonArgs, PeekArgs, ReplayArgs, RunArgs, SweepArgs};
 use crate::dlq::replay::ReplayOptions;
+use crate::queue::QueueId;
 use crate::reason::Reason;
-use crate::s3url::{LocationPolicy, S3Endpoint};
+use crate::s3url::{LocationPolicy, ObjectRef, S3Endpoint};
 use crate::telemetry::LogFormat;
 
 /// A setting with a bad or missing value. Displays as one line.
@@ -19,6 +20,15 @@ pub struct ConfigError {
     /// The environment variable (and, lower-cased, the flag) at fault.
     pub setting: &'static str,
     pub problem: String,
+}
+
+/// Where environment-only settings (the lease's location and TTL, the S3 endpoint, an explicitly
+/// empty `JANITOR_PREFIX`) are read from: the process environment, or a map in tests.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment (a value that is not UTF-8 counts as unset).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 fn bad(setting: &'static str, problem: impl Into<String>) -> ConfigError {
@@ -140,6 +150,22 @@ fn queue_url(setting: &'static str, raw: &str) -> Result<String, ConfigError> {
     Ok(raw.to_owned())
 }
 
+/// `JANITOR_DLQ_URL`, if set: a queue URL that does not name the main queue (dead-lettering
+/// into the queue itself would loop invalid messages forever, with no backoff).
+fn dlq_url(raw: Option<&str>, main: &str) -> Result<Option<String>, ConfigError> {
+    let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let url = queue_url("JANITOR_DLQ_URL", v)?;
+    if QueueId::same_url(&url, main) {
+        return Err(bad(
+            "JANITOR_DLQ_URL",
+            format!("{url} is the main queue (JANITOR_QUEUE_URL); name the dead-letter queue"),
+        ));
+    }
+    Ok(Some(url))
+}
+
 fn valid_bucket_name(b: &str) -> bool {
     let ok_chars = b
         .bytes()
@@ -176,23 +202,21 @@ pub fn required_queue_url(raw: Option<&str>) -> Result<String, ConfigError> {
 }
 
 /// The prefix is required; it may be empty only when set explicitly (flag or env present).
-fn prefix(raw: Option<&str>) -> Result<String, ConfigError> {
+fn prefix(raw: Option<&str>, env: Env) -> Result<String, ConfigError> {
     if let Some(p) = raw {
         return Ok(p.to_owned());
     }
-    match std::env::var("JANITOR_PREFIX") {
-        Ok(p) => Ok(p),
-        Err(std::env::VarError::NotUnicode(_)) => Err(bad("JANITOR_PREFIX", "not valid UTF-8")),
-        Err(std::env::VarError::NotPresent) => Err(bad(
+    env("JANITOR_PREFIX").ok_or_else(|| {
+        bad(
             "JANITOR_PREFIX",
             "required (set it or pass --prefix; set it to the empty string to allow every key)",
-        )),
-    }
+        )
+    })
 }
 
-fn s3_endpoint() -> Result<Option<S3Endpoint>, ConfigError> {
+fn s3_endpoint(env: Env) -> Result<Option<S3Endpoint>, ConfigError> {
     for setting in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
-        if let Ok(v) = std::env::var(setting) {
+        if let Some(v) = env(setting) {
             if v.trim().is_empty() {
                 continue;
             }
@@ -209,14 +233,11 @@ fn s3_endpoint() -> Result<Option<S3Endpoint>, ConfigError> {
     Ok(None)
 }
 
-/// Validate the settings shared by `run`, `sweep` and `dlq`.
-pub fn common(args: &CommonArgs) -> Result<Common, ConfigError> {
+/// Validate the settings shared by `run` and `sweep`.
+pub fn common(args: &CommonArgs, env: Env) -> Result<Common, ConfigError> {
     let log_format = log_format(&args.log_format)?;
     let queue_url = required_queue_url(args.queue_url.as_deref())?;
-    let dlq_url = match args.dlq_url.as_deref().map(str::trim) {
-        Some(v) if !v.is_empty() => Some(self::queue_url("JANITOR_DLQ_URL", v)?),
-        _ => None,
-    };
+    let dlq_url = dlq_url(args.dlq_url.as_deref(), &queue_url)?;
     let buckets: Vec<String> = args
         .buckets
         .as_deref()
@@ -238,7 +259,7 @@ pub fn common(args: &CommonArgs) -> Result<Common, ConfigError> {
             format!("not a valid S3 bucket name: {b:?}"),
         ));
     }
-    let prefix = prefix(args.prefix.as_deref())?;
+    let prefix = prefix(args.prefix.as_deref(), env)?;
     if prefix.len() > 1024 || prefix.chars().any(char::is_control) {
         return Err(bad(
             "JANITOR_PREFIX",
@@ -257,7 +278,7 @@ pub fn common(args: &CommonArgs) -> Result<Common, ConfigError> {
         log_format,
         force_path_style,
         audit,
-        s3_endpoint: s3_endpoint()?,
+        s3_endpoint: s3_endpoint(env)?,
     })
 }
 
@@ -265,14 +286,18 @@ pub fn common(args: &CommonArgs) -> Result<Common, ConfigError> {
 /// `JANITOR_BUCKETS`, `raw_buckets` — the policy's set is sorted, and the Terraform module grants
 /// the lease permission on its first `bucket_name`) and `JANITOR_SWEEP_LEASE_KEY` (default
 /// `image-janitor/sweeper.lease`), which must lie outside the prefix.
-fn lease(common: &Common, raw_buckets: Option<&str>) -> Result<LeaseLocation, ConfigError> {
+fn lease(
+    common: &Common,
+    raw_buckets: Option<&str>,
+    env: Env,
+) -> Result<LeaseLocation, ConfigError> {
     let first_listed = raw_buckets
         .unwrap_or_default()
         .split(',')
         .map(str::trim)
         .find(|b| !b.is_empty());
-    let bucket = match std::env::var("JANITOR_SWEEP_LEASE_BUCKET") {
-        Ok(b) if !b.trim().is_empty() => b.trim().to_owned(),
+    let bucket = match env("JANITOR_SWEEP_LEASE_BUCKET") {
+        Some(b) if !b.trim().is_empty() => b.trim().to_owned(),
         _ => first_listed
             .or_else(|| common.policy.buckets().next())
             .map(str::to_owned)
@@ -284,8 +309,8 @@ fn lease(common: &Common, raw_buckets: Option<&str>) -> Result<LeaseLocation, Co
             format!("not a valid bucket name: {bucket:?}"),
         ));
     }
-    let key = match std::env::var("JANITOR_SWEEP_LEASE_KEY") {
-        Ok(k) if !k.trim().is_empty() => k.trim().to_owned(),
+    let key = match env("JANITOR_SWEEP_LEASE_KEY") {
+        Some(k) if !k.trim().is_empty() => k.trim().to_owned(),
         _ => "image-janitor/sweeper.lease".to_owned(),
     };
     let prefix = common.policy.prefix();
@@ -298,33 +323,29 @@ fn lease(common: &Common, raw_buckets: Option<&str>) -> Result<LeaseLocation, Co
     Ok(LeaseLocation { bucket, key })
 }
 
+/// The lease object is never deleted by anyone but the sweeper's own lease code, even when an
+/// empty `JANITOR_PREFIX` puts it inside the allowed location.
+fn common_excluding_lease(mut common: Common, lease: &LeaseLocation) -> Common {
+    common.policy = common
+        .policy
+        .excluding(ObjectRef::new(&lease.bucket, &lease.key));
+    common
+}
+
 /// Default of `JANITOR_SWEEP_LEASE_TTL`.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(120);
 
 /// `JANITOR_SWEEP_LEASE_TTL` (an env-only project extra, like the lease location): how long a
-/// crashed holder blocks the other replicas. At least 2s (the holder renews every TTL/4).
-fn lease_ttl() -> Result<Duration, ConfigError> {
-    match std::env::var("JANITOR_SWEEP_LEASE_TTL") {
-        Ok(raw) => lease_ttl_from(Some(&raw)),
-        Err(std::env::VarError::NotPresent) => lease_ttl_from(None),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(bad("JANITOR_SWEEP_LEASE_TTL", "not valid UTF-8"))
-        }
-    }
+/// crashed holder blocks the other replicas. 2s (the holder renews every TTL/4) to 1d.
+fn lease_ttl(env: Env) -> Result<Duration, ConfigError> {
+    lease_ttl_from(env("JANITOR_SWEEP_LEASE_TTL").as_deref())
 }
 
 fn lease_ttl_from(raw: Option<&str>) -> Result<Duration, ConfigError> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
         return Ok(DEFAULT_LEASE_TTL);
     };
-    let ttl = parse_duration("JANITOR_SWEEP_LEASE_TTL", raw)?;
-    if ttl < Duration::from_secs(2) {
-        return Err(bad(
-            "JANITOR_SWEEP_LEASE_TTL",
-            format!("must be at least 2s, got {:?}", raw.trim()),
-        ));
-    }
-    Ok(ttl)
+    bounded("JANITOR_SWEEP_LEASE_TTL", raw, SECOND * 2, DAY)
 }
 
 fn dry_run(raw: &Option<String>) -> Result<bool, ConfigError> {
@@ -332,17 +353,63 @@ fn dry_run(raw: &Option<String>) -> Result<bool, ConfigError> {
         .map_or(Ok(false), |v| parse_bool("JANITOR_DRY_RUN", v))
 }
 
+/// `JANITOR_SWEEP_MAX_AGE` / `--max-age`: 1s to 10 years (`now - max_age` must stay a date).
 fn max_age(setting: &'static str, raw: &str) -> Result<Duration, ConfigError> {
+    bounded(setting, raw, SECOND, DAY * 3650)
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// A duration within `min..=max`, or an error naming the setting and the range.
+fn bounded(
+    setting: &'static str,
+    raw: &str,
+    min: Duration,
+    max: Duration,
+) -> Result<Duration, ConfigError> {
     let d = parse_duration(setting, raw)?;
-    if d < Duration::from_secs(1) {
-        return Err(bad(setting, "must be at least 1s"));
+    if !(min..=max).contains(&d) {
+        return Err(bad(
+            setting,
+            format!(
+                "must be between {} and {}, got {:?}",
+                humantime::format_duration(min),
+                humantime::format_duration(max),
+                raw.trim()
+            ),
+        ));
     }
     Ok(d)
 }
 
+/// A duration that is 0 (off) or within `min..=max`.
+fn off_or_bounded(
+    setting: &'static str,
+    raw: &str,
+    min: Duration,
+    max: Duration,
+) -> Result<Duration, ConfigError> {
+    let d = parse_duration(setting, raw)?;
+    if d.is_zero() {
+        return Ok(d);
+    }
+    bounded(setting, raw, min, max).map_err(|e| {
+        bad(
+            setting,
+            format!("0 (off) or {}", e.problem.replacen("must be ", "", 1)),
+        )
+    })
+}
+
 /// Validate everything `run` needs.
 pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
-    let common = common(&args.common)?;
+    run_in(args, &process_env)
+}
+
+/// [`run`] with environment-only settings read from `env`.
+pub fn run_in(args: &RunArgs, env: Env) -> Result<RunSettings, ConfigError> {
+    let common = common(&args.common, env)?;
     let concurrency = parse_count("JANITOR_CONCURRENCY", &args.concurrency, 1, 256)?;
     let wait_time = parse_duration("JANITOR_WAIT_TIME", &args.wait_time)?;
     let wait_time = whole_seconds("JANITOR_WAIT_TIME", wait_time, &args.wait_time)?;
@@ -368,7 +435,12 @@ pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
         ));
     }
     let max_attempts = parse_count("JANITOR_MAX_ATTEMPTS", &args.max_attempts, 1, 1000)?;
-    let interval = parse_duration("JANITOR_SWEEP_INTERVAL", &args.sweep_interval)?;
+    let interval = off_or_bounded(
+        "JANITOR_SWEEP_INTERVAL",
+        &args.sweep_interval,
+        SECOND,
+        DAY * 30,
+    )?;
     let sweep_max_age = max_age("JANITOR_SWEEP_MAX_AGE", &args.sweep_max_age)?;
     let http_addr = args.http_addr.trim().parse().map_err(|_| {
         bad(
@@ -380,14 +452,14 @@ pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
     if shutdown_timeout > Duration::from_secs(3600) {
         return Err(bad("JANITOR_SHUTDOWN_TIMEOUT", "must be at most 1h"));
     }
-    let poll = parse_duration("JANITOR_QUEUE_POLL_INTERVAL", &args.queue_poll_interval)?;
-    if !poll.is_zero() && poll < Duration::from_millis(100) {
-        return Err(bad(
-            "JANITOR_QUEUE_POLL_INTERVAL",
-            "must be 0 (off) or at least 100ms",
-        ));
-    }
-    let lease = lease(&common, args.common.buckets.as_deref())?;
+    let poll = off_or_bounded(
+        "JANITOR_QUEUE_POLL_INTERVAL",
+        &args.queue_poll_interval,
+        Duration::from_millis(100),
+        DAY,
+    )?;
+    let lease = lease(&common, args.common.buckets.as_deref(), env)?;
+    let common = common_excluding_lease(common, &lease);
     Ok(RunSettings {
         concurrency,
         wait_time,
@@ -398,7 +470,7 @@ pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
             interval: (!interval.is_zero()).then_some(interval),
             dry_run: dry_run(&args.dry_run)?,
             lease,
-            lease_ttl: lease_ttl()?,
+            lease_ttl: lease_ttl(env)?,
         },
         http_addr,
         shutdown_timeout,
@@ -410,14 +482,20 @@ pub fn run(args: &RunArgs) -> Result<RunSettings, ConfigError> {
 
 /// Validate everything `sweep` needs.
 pub fn sweep(args: &SweepArgs) -> Result<(Common, SweepSettings), ConfigError> {
-    let common = common(&args.common)?;
-    let lease = lease(&common, args.common.buckets.as_deref())?;
+    sweep_in(args, &process_env)
+}
+
+/// [`sweep`] with environment-only settings read from `env`.
+pub fn sweep_in(args: &SweepArgs, env: Env) -> Result<(Common, SweepSettings), ConfigError> {
+    let common = common(&args.common, env)?;
+    let lease = lease(&common, args.common.buckets.as_deref(), env)?;
+    let common = common_excluding_lease(common, &lease);
     let settings = SweepSettings {
         max_age: max_age("JANITOR_SWEEP_MAX_AGE", &args.max_age)?,
         interval: None,
         dry_run: dry_run(&args.dry_run)?,
         lease,
-        lease_ttl: lease_ttl()?,
+        lease_ttl: lease_ttl(env)?,
     };
     Ok((common, settings))
 }
@@ -451,10 +529,7 @@ pub struct ReplaySettings {
 pub fn dlq_common(args: &CommonArgs) -> Result<DlqCommon, ConfigError> {
     let log_format = log_format(&args.log_format)?;
     let queue_url = required_queue_url(args.queue_url.as_deref())?;
-    let dlq_url = match args.dlq_url.as_deref().map(str::trim) {
-        Some(v) if !v.is_empty() => Some(self::queue_url("JANITOR_DLQ_URL", v)?),
-        _ => None,
-    };
+    let dlq_url = dlq_url(args.dlq_url.as_deref(), &queue_url)?;
     let audit = parse_bool("JANITOR_AUDIT", &args.audit)?;
     Ok(DlqCommon {
         queue_url,

@@ -62,6 +62,58 @@ pub struct Depth {
     pub delayed: u64,
 }
 
+/// A queue's identity, however its URL is spelled: account and name (and region when the
+/// host names one). `https://sqs.us-east-1.amazonaws.com/123456789012/q`,
+/// `https://queue.amazonaws.com/123456789012/q/` and an emulator's
+/// `http://127.0.0.1:4566/123456789012/q` all name queue `q` of account `123456789012`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueId {
+    pub account: String,
+    pub name: String,
+    pub region: Option<String>,
+}
+
+impl QueueId {
+    /// From a queue URL: the last two path segments; `None` if there are not two.
+    pub fn from_url(url: &str) -> Option<QueueId> {
+        let parsed = url::Url::parse(url.trim()).ok()?;
+        let segments: Vec<&str> = parsed.path_segments()?.filter(|s| !s.is_empty()).collect();
+        let [.., account, name] = segments.as_slice() else {
+            return None;
+        };
+        let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+        let region = host
+            .strip_prefix("sqs.")
+            .and_then(|h| h.split('.').next())
+            .or_else(|| host.strip_suffix(".queue.amazonaws.com"))
+            .filter(|r| !r.is_empty() && *r != "amazonaws")
+            .map(str::to_owned);
+        Some(QueueId {
+            account: (*account).to_owned(),
+            name: (*name).to_owned(),
+            region,
+        })
+    }
+
+    /// Same account and name, and the same region where both URLs say.
+    pub fn same_queue(&self, other: &QueueId) -> bool {
+        self.account == other.account
+            && self.name == other.name
+            && match (&self.region, &other.region) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+
+    /// Whether two queue URLs name the same queue (`false` when either is not a queue URL).
+    pub fn same_url(a: &str, b: &str) -> bool {
+        match (QueueId::from_url(a), QueueId::from_url(b)) {
+            (Some(a), Some(b)) => a.same_queue(&b),
+            _ => a.trim() == b.trim(),
+        }
+    }
+}
+
 /// Per-entry outcome of a batch call, in the order of the request.
 pub type BatchResult<T> = Vec<Result<T, AwsError>>;
 
@@ -121,5 +173,58 @@ pub trait Queue: Send + Sync + 'static {
                 request_id: None,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QueueId;
+
+    #[test]
+    fn queue_identity_ignores_spelling() {
+        let same = [
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://SQS.us-east-1.amazonaws.com/123456789012/q/",
+            ),
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://queue.amazonaws.com/123456789012/q",
+            ),
+            (
+                "http://127.0.0.1:4566/123456789012/q",
+                "http://localhost:4566/123456789012/q",
+            ),
+            (
+                "https://us-east-1.queue.amazonaws.com/123456789012/q",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+            ),
+        ];
+        for (a, b) in same {
+            assert!(QueueId::same_url(a, b), "{a} vs {b}");
+        }
+        let different = [
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q-dlq",
+            ),
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://sqs.us-east-1.amazonaws.com/210987654321/q",
+            ),
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+            ),
+        ];
+        for (a, b) in different {
+            assert!(!QueueId::same_url(a, b), "{a} vs {b}");
+        }
+        assert_eq!(
+            QueueId::from_url("https://sqs.eu-west-1.amazonaws.com/123456789012/q")
+                .and_then(|q| q.region),
+            Some("eu-west-1".to_string())
+        );
+        assert!(QueueId::from_url("https://sqs.us-east-1.amazonaws.com/q").is_none());
     }
 }

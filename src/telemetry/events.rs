@@ -109,6 +109,28 @@ impl MessageDeadLettered<'_> {
     }
 }
 
+/// AWS refused a request because this node's clock is off (`RequestTimeTooSkewed`,
+/// `RequestExpired`, "Signature expired"). The message is released, never dead-lettered.
+pub struct ClockSkew<'a> {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub code: &'a str,
+    pub message: &'a str,
+}
+
+impl ClockSkew<'_> {
+    pub fn emit(&self) {
+        tracing::error!(
+            service = self.service,
+            operation = self.operation,
+            code = self.code,
+            error = self.message,
+            "AWS refused the request because this node's clock is off; check NTP on the node (messages are retried, never dead-lettered for this)"
+        );
+        metrics::counter!(m::CLOCK_SKEW_ERRORS, "service" => self.service).increment(1);
+    }
+}
+
 /// A message was released for a later retry after transient failures.
 pub struct MessageRetried<'a> {
     pub message_id: &'a str,

@@ -22,6 +22,7 @@ pub const SWEEP_LAST_SUCCESS: &str = "janitor_sweep_last_success_timestamp_secon
 pub const BUILD_INFO: &str = "janitor_build_info";
 pub const DELETE_BATCH_KEYS: &str = "janitor_delete_batch_keys";
 pub const QUEUE_OLDEST_AGE: &str = "janitor_queue_oldest_age_seconds";
+pub const CLOCK_SKEW_ERRORS: &str = "janitor_clock_skew_errors_total";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
@@ -99,6 +100,13 @@ fn describe() {
         DELETE_BATCH_KEYS,
         "Keys per DeleteObjects request sent by the worker."
     );
+    describe_counter!(
+        CLOCK_SKEW_ERRORS,
+        "AWS requests refused because this node's clock is off, by service."
+    );
+    for service in ["sqs", "s3"] {
+        metrics::counter!(CLOCK_SKEW_ERRORS, "service" => service).absolute(0);
+    }
 }
 
 /// Make every bounded label set visible from the start, so dashboards and `rate()` see zeros.
