@@ -54,6 +54,8 @@ struct State {
     fail_send_body: HashSet<String>,
     /// Message ids whose next DeleteMessageBatch entry fails, whatever the receipt (once each).
     fail_delete_id: HashSet<String>,
+    /// Every SendMessageBatch takes this long (a slow DLQ).
+    send_delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -88,6 +90,11 @@ impl FakeQueue {
             receipt: None,
         });
         id
+    }
+
+    /// Make every send take `d` (virtual time).
+    pub fn set_send_delay(&self, d: Duration) {
+        self.lock().send_delay = d;
     }
 
     /// Set a message's receive count (to simulate earlier receives).
@@ -274,6 +281,10 @@ impl Queue for FakeQueue {
     }
 
     async fn send_batch(&self, messages: &[Outgoing]) -> Result<BatchResult<String>, AwsError> {
+        let delay = self.lock().send_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         {
             let mut s = self.lock();
             s.calls.push(QueueCall::SendBatch {

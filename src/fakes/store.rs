@@ -24,6 +24,8 @@ struct State {
     page_size: usize,
     etag_counter: u64,
     delay: std::time::Duration,
+    /// Keys that make any DeleteObjects naming them fail as a whole (S3's 400 MalformedXML).
+    poison_keys: HashSet<String>,
 }
 
 #[derive(Clone, Default)]
@@ -83,6 +85,12 @@ impl FakeStore {
     }
 
     /// Deletes of this key are refused with AccessDenied inside a 200 response.
+    /// Any DeleteObjects naming `key` is rejected as a whole (400 MalformedXML), as S3 rejects
+    /// a request whose XML cannot carry one of its keys.
+    pub fn poison_key(&self, key: &str) {
+        self.lock().poison_keys.insert(key.into());
+    }
+
     pub fn deny_key(&self, key: &str) {
         self.lock().deny_keys.insert(key.into());
     }
@@ -119,6 +127,9 @@ impl ObjectStore for FakeStore {
         }
         if !s.buckets.contains(bucket) {
             return Err(permanent("s3", "DeleteObjects", "NoSuchBucket"));
+        }
+        if keys.iter().any(|k| s.poison_keys.contains(k)) {
+            return Err(permanent("s3", "DeleteObjects", "MalformedXML"));
         }
         let mut out = Vec::new();
         for k in keys {
