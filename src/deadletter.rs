@@ -8,7 +8,7 @@ use backon::Retryable;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::queue::{Attribute, Attributes, Outgoing, Queue, Received};
+use crate::queue::{attributes_size, Attribute, Attributes, Outgoing, Queue, Received};
 use crate::reason::Reason;
 use crate::retry::AwsError;
 use crate::telemetry::events::MessageDeadLettered;
@@ -241,19 +241,6 @@ pub fn fit_dead_letter(msg: &Received, reason: Reason, detail: &str, now: System
         dropped,
         detail_shortened,
     }
-}
-
-/// SQS counts a message attribute as its name, data type and value.
-pub fn attributes_size(attrs: &Attributes) -> usize {
-    attrs
-        .iter()
-        .map(|(k, v)| {
-            k.len()
-                + v.data_type.len()
-                + v.string_value.as_ref().map_or(0, String::len)
-                + v.binary_value.as_ref().map_or(0, Vec::len)
-        })
-        .sum()
 }
 
 /// At most `max` bytes, cut on a character boundary, with `...` when cut.

@@ -293,6 +293,18 @@ impl Queue for FakeQueue {
             if let Some(e) = s.fail_send.pop_front() {
                 return Err(e);
             }
+            // SQS's batch limits, as the service enforces them.
+            if messages.len() > crate::queue::MAX_BATCH_ENTRIES {
+                return Err(permanent(
+                    "sqs",
+                    "SendMessageBatch",
+                    "TooManyEntriesInBatchRequest",
+                ));
+            }
+            let bytes: usize = messages.iter().map(Outgoing::size).sum();
+            if bytes > crate::queue::MAX_BATCH_BYTES {
+                return Err(permanent("sqs", "SendMessageBatch", "BatchRequestTooLong"));
+            }
         }
         let mut out = Vec::new();
         for m in messages {
