@@ -2,8 +2,6 @@
 //! the DLQ only what was sent: a crash at any point can duplicate a message, never lose one.
 //! Bodies go byte for byte; original attributes are kept; every `janitor.*` is dropped.
 
-use std::time::Duration;
-
 use backon::Retryable;
 
 use super::pace::Pacer;
@@ -13,21 +11,7 @@ use crate::queue::{size_batches, Outgoing, Queue, Receipt, Received};
 use crate::reason::Reason;
 use crate::retry::AwsError;
 
-/// Validated `dlq replay` options (see `config::replay`).
-#[derive(Debug, Clone)]
-pub struct ReplayOptions {
-    /// Stop after this many messages were moved (or, with `dry_run`, would be).
-    pub max: Option<u64>,
-    /// Only these reasons; empty = every message.
-    pub reasons: Vec<Reason>,
-    /// Messages sent per second at most.
-    pub rate: Option<f64>,
-    pub dry_run: bool,
-    /// Stop once the DLQ yields nothing new for this long.
-    pub idle: Duration,
-    /// Visibility timeout of each receive: how long a message stays hidden if we crash.
-    pub hold: Duration,
-}
+pub use crate::config::ReplayOptions;
 
 /// Which half of the move failed for a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
