@@ -8,7 +8,6 @@ use super::pace::Pacer;
 use super::scan::{short_retry, RestoreFailure, Scanner};
 use super::{DlqError, DlqMessage};
 use crate::queue::{size_batches, Outgoing, Queue, Receipt, Received};
-use crate::reason::Reason;
 use crate::retry::AwsError;
 
 pub use crate::config::ReplayOptions;

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 use super::*;
 use crate::fakes::{FakeQueue, QueueCall};
 use crate::queue::{Attribute, Attributes};
+use crate::reason::Reason;
 
 fn attrs(reason: &str) -> Attributes {
     let mut a: Attributes = [
