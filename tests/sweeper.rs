@@ -56,6 +56,8 @@ async fn one_shot_sweep_pages_through_two_buckets_and_spares_the_rest() {
     }
     env.put(&second, &format!("{p}b/fresh.jpg")).await;
     let buckets = format!("{},{second}", env.bucket);
+    // Deployed for both buckets (additional_bucket_names); `forbidden` stays outside the IAM.
+    env.allow_bucket(&second);
     let stale = stale_a.len() + stale_b.len();
     let scanned = stale + 3;
 

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
+#[allow(unused_imports)]
 pub use daemon::Daemon;
 use faultproxy::{FaultProxy, PolicyVars, StrictPolicy};
 
@@ -483,6 +484,17 @@ impl Env {
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+}
+
+impl Drop for Env {
+    /// A check the IAM evaluator could not evaluate (an unmapped action, a malformed ARN) means
+    /// strict mode was not really enforced: fail the test that caused it.
+    fn drop(&mut self) {
+        let errors = self.strict.strict_errors();
+        if !errors.is_empty() && !std::thread::panicking() {
+            panic!("the strict proxy could not evaluate: {errors:#?}");
+        }
     }
 }
 

@@ -156,10 +156,10 @@ pub fn render(template: &str, vars: &PolicyVars) -> Result<String, String> {
                     .0
                     .get(name)
                     .ok_or_else(|| format!("unknown variable {name}"))?;
-                let set = value
+                let set = !value
                     .as_str()
                     .ok_or_else(|| format!("{name} is not a string"))?
-                    != "";
+                    .is_empty();
                 in_if = Some(set);
             } else {
                 return Err(format!("unsupported directive %{{ {inner} }}"));
