@@ -80,24 +80,22 @@ async fn dry_run_refuses_a_queue_with_a_redrive_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_without_a_redrive_policy_changes_nothing() {
     let env = Env::fresh("dryplain").await;
-    // A main queue of its own, without a RedrivePolicy; the DLQ named explicitly.
-    let plain = env
-        .sqs
-        .create_queue()
-        .queue_name(format!("{}-plain", common::unique("dry").to_lowercase()))
+    // The main queue without its RedrivePolicy; the DLQ named explicitly.
+    env.sqs
+        .set_queue_attributes()
+        .queue_url(&env.queue_url)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, "")
         .send()
         .await
-        .expect("create queue")
-        .queue_url
-        .expect("url");
+        .expect("remove the redrive policy");
+    let plain = env.queue_url.clone();
     let key = format!("{}dry/b.jpg", env.prefix);
     env.put(&env.bucket, &key).await;
     let good = page_created("p-good", &[format!("s3://{}/{key}", env.bucket)]);
     env.send_to(&plain, &good, &[]).await;
     env.send_to(&plain, "{not json", &[]).await;
     let mut cmd = env.janitor();
-    cmd.env("JANITOR_QUEUE_URL", &plain)
-        .env("JANITOR_DLQ_URL", &env.dlq_url)
+    cmd.env("JANITOR_DLQ_URL", &env.dlq_url)
         .env("JANITOR_DRY_RUN", "true");
     let mut daemon = Daemon::start(cmd);
     eventually(Duration::from_secs(30), "both messages seen", || async {
