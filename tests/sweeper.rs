@@ -1,6 +1,7 @@
 //! The sweeper end to end against moto: the one-shot `sweep` over several list pages in two
-//! buckets (dry run first), what must survive, the lease blocking a one-shot, and three `run`
-//! processes taking turns through the lease.
+//! buckets (dry run first), what must survive, the lease blocking a one-shot, three `run`
+//! processes taking turns through the lease, and what each sweep reports is left under the
+//! prefix (the `janitor_prefix_*` gauges, read by value, and the one-shot's per-bucket lines).
 
 mod common;
 
