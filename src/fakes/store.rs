@@ -22,6 +22,8 @@ struct State {
     /// key → how many more times its delete fails transiently.
     flaky_keys: HashMap<String, u32>,
     page_size: usize,
+    /// Objects listed without a LastModified.
+    undated: HashSet<(String, String)>,
     etag_counter: u64,
     delay: std::time::Duration,
     /// Keys that make any DeleteObjects naming them fail as a whole (S3's 400 MalformedXML).
@@ -56,6 +58,24 @@ impl FakeStore {
         let etag = format!("\"e{}\"", s.etag_counter);
         s.objects
             .insert((bucket.into(), key.into()), (modified, Vec::new(), etag));
+    }
+
+    /// Put an object of `size` bytes.
+    pub fn put_sized(&self, bucket: &str, key: &str, modified: SystemTime, size: usize) {
+        self.put(bucket, key, modified);
+        if let Some(o) = self
+            .lock()
+            .objects
+            .get_mut(&(bucket.to_string(), key.to_string()))
+        {
+            o.1 = vec![0; size];
+        }
+    }
+
+    /// Put an object that ListObjectsV2 returns without a LastModified.
+    pub fn put_undated(&self, bucket: &str, key: &str, size: usize) {
+        self.put_sized(bucket, key, SystemTime::UNIX_EPOCH, size);
+        self.lock().undated.insert((bucket.into(), key.into()));
     }
 
     pub fn exists(&self, bucket: &str, key: &str) -> bool {
@@ -187,9 +207,9 @@ impl ObjectStore for FakeStore {
                 b == bucket && k.starts_with(prefix) && k.as_str() > start.as_str()
             })
             .take(page_size + 1)
-            .map(|((_, k), (t, body, _))| Listed {
+            .map(|((b, k), (t, body, _))| Listed {
                 key: k.clone(),
-                last_modified: *t,
+                last_modified: (!s.undated.contains(&(b.clone(), k.clone()))).then_some(*t),
                 size: body.len() as u64,
             })
             .collect();

@@ -102,10 +102,10 @@ impl ObjectStore for S3Store {
             .filter_map(|o| {
                 Some(Listed {
                     key: o.key()?.to_owned(),
+                    // No default: an unknown age must never look old (issue 10, item 9).
                     last_modified: o
                         .last_modified()
-                        .and_then(|t| SystemTime::try_from(*t).ok())
-                        .unwrap_or(SystemTime::UNIX_EPOCH),
+                        .and_then(|t| SystemTime::try_from(*t).ok()),
                     size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                 })
             })
