@@ -116,3 +116,79 @@ async fn dry_run_without_a_redrive_policy_changes_nothing() {
     assert_eq!(visible + inflight, 2, "acknowledged in a dry run");
     assert_eq!(daemon.metric("janitor_messages_acked_total"), 0.0);
 }
+
+/// `OverLimit` on ReceiveMessage and `RequestTimeTooSkewed` on DeleteObjects, injected between
+/// the binary and the (strict) emulator: the daemon backs off and keeps running, and no message
+/// is dead-lettered for the node's clock, even with `JANITOR_MAX_ATTEMPTS=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_limit_and_clock_skew_are_survived_and_never_dead_letter() {
+    use common::faultproxy::{Fault, FaultProxy, Rule};
+
+    let env = Env::fresh("skew").await;
+    let proxy = FaultProxy::start(env.endpoint());
+    let keys: Vec<String> = (0..3)
+        .map(|i| format!("{}skew/{i}.jpg", env.prefix))
+        .collect();
+    env.put_all(&env.bucket, &keys).await;
+    for (i, k) in keys.iter().enumerate() {
+        let url = format!("s3://{}/{k}", env.bucket);
+        env.send_raw(&page_created(&format!("p-{i}"), &[url])).await;
+    }
+    let over_limit = proxy.add(Rule::sqs(Fault::SqsOverLimit).operation("ReceiveMessage"));
+    let skew = proxy.add(Rule::s3(Fault::S3ClockSkew).operation("DeleteObjects"));
+    let mut cmd = env.janitor();
+    cmd.env("AWS_ENDPOINT_URL", proxy.url())
+        .env("JANITOR_MAX_ATTEMPTS", "1")
+        .env("JANITOR_CONCURRENCY", "1");
+    let mut daemon = Daemon::start(cmd);
+    eventually(
+        Duration::from_secs(30),
+        "OverLimit answered 3 times",
+        || async {
+            proxy
+                .injected()
+                .get("sqs:ReceiveMessage")
+                .is_some_and(|&n| n >= 3)
+        },
+    )
+    .await;
+    assert!(
+        daemon.child.try_wait().expect("try_wait").is_none(),
+        "OverLimit stopped the daemon; log:\n{}",
+        daemon.logs()
+    );
+    proxy.remove(over_limit);
+    eventually(
+        Duration::from_secs(60),
+        "a clock-skew error counted",
+        || async { daemon.metric("janitor_clock_skew_errors_total{service=\"s3\"}") >= 1.0 },
+    )
+    .await;
+    assert!(proxy
+        .injected()
+        .get("s3:DeleteObjects")
+        .is_some_and(|&n| n >= 1));
+    proxy.remove(skew);
+    eventually(Duration::from_secs(90), "all three acked", || async {
+        daemon.metric("janitor_messages_acked_total") >= 3.0
+    })
+    .await;
+    for k in &keys {
+        assert!(!env.exists(&env.bucket, k).await, "{k} left");
+    }
+    assert_eq!(
+        env.depth(&env.dlq_url).await,
+        (0, 0),
+        "dead-lettered for the clock"
+    );
+    let dead: f64 = daemon
+        .metrics()
+        .iter()
+        .filter(|(k, _)| k.starts_with("janitor_messages_dead_lettered_total"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(dead, 0.0);
+    daemon.signal("TERM");
+    let status = daemon.wait_exit(Duration::from_secs(30)).expect("exits");
+    assert_eq!(status.code(), Some(0));
+}

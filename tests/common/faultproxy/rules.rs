@@ -93,6 +93,10 @@ pub enum Fault {
     SqsInternalError,
     /// SQS `400 RequestThrottled` (JSON protocol, `x-amzn-query-error`).
     SqsThrottled,
+    /// SQS `403 OverLimit`: too many messages in flight (ReceiveMessage).
+    SqsOverLimit,
+    /// S3 `403 RequestTimeTooSkewed`: the caller's clock is off.
+    S3ClockSkew,
     /// Close the connection without a response (TCP RST).
     Reset,
     /// Wait this long, then go on (other rules may still apply; the request is forwarded).
@@ -192,6 +196,19 @@ pub fn error_response(fault: Fault, op: &Op) -> Option<Response<Full<Bytes>>> {
             "RequestThrottled",
             "Sender",
             "Rate exceeded",
+            &request_id,
+        )),
+        Fault::SqsOverLimit => Some(sqs_error(
+            StatusCode::FORBIDDEN,
+            "OverLimit",
+            "Sender",
+            "Too many messages in flight",
+            &request_id,
+        )),
+        Fault::S3ClockSkew => Some(s3_error(
+            StatusCode::FORBIDDEN,
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
             &request_id,
         )),
         Fault::Reset | Fault::Latency(_) => None,
