@@ -242,9 +242,9 @@ JANITOR_WAIT_TIME=1s JANITOR_HTTP_ADDR="${HTTP_ADDR}" JANITOR_SWEEP_INTERVAL=0 \
   "${BIN}" run >"${WORK}/daemon2.log" 2>&1 &
 DAEMON_PID=$!
 echo "-- image-janitor dlq replay --reason forbidden_location --dry-run:"
-"${BIN}" dlq replay --reason forbidden_location --dry-run 2>&1 | sed -e 's/^/  /'
+"${BIN}" dlq replay --reason forbidden_location --dry-run 2>/dev/null | sed -e 's/^/  /'
 echo "-- image-janitor dlq replay --reason forbidden_location:"
-"${BIN}" dlq replay --reason forbidden_location 2>&1 | sed -e 's/^/  /'
+"${BIN}" dlq replay --reason forbidden_location 2>/dev/null | sed -e 's/^/  /'
 aws wait-drained "${QUEUE_URL}" 60
 echo "main queue drained again: $(aws depth "${QUEUE_URL}")"
 kill -TERM "${DAEMON_PID}"
