@@ -433,11 +433,11 @@ def render_prometheusrule() -> str:
 
 
 def metric_names(expr: str) -> set[str]:
+    # kube_* names are all returned: check_metric flags those not in KUBE_STATE_METRICS.
     return (
         set(re.findall(r"(?<![:\w])(janitor_[a-z0-9_]+)\b", expr))
         | (set(re.findall(r"\b(up)\s*[{(\[]", expr)) & PROMETHEUS_BUILTINS)
-        | (set(re.findall(r"\b(kube_[a-z0-9_]+)\b", expr)) & KUBE_STATE_METRICS)
-        | {m for m in re.findall(r"\b(kube_[a-z0-9_]+)\b", expr) if m not in KUBE_STATE_METRICS}
+        | set(re.findall(r"\b(kube_[a-z0-9_]+)\b", expr))
     )
 
 
