@@ -1,16 +1,26 @@
 #!/usr/bin/env python3
 """Cross-checks of the deployment files against CONTRACT §5/§7 and each other.
 
-- ConfigMap keys are CONTRACT §5 settings (plus AWS_* and RUST_LOG); the
-  required ones are there; values are well-formed and agree with the pod spec
-  (shutdown timeout < grace period, HTTP port = container port) and with
-  terraform (max attempts < maxReceiveCount, queue/bucket/prefix/role names).
+- The settings (base/settings.env, the generated ConfigMap) are CONTRACT §5
+  settings (plus AWS_* and RUST_LOG); the required ones are there; values are
+  well-formed and agree with the pod spec (shutdown timeout < grace period,
+  HTTP port = container port) and with terraform (max attempts <
+  maxReceiveCount, queue/bucket/prefix/role names).
 - KEDA, ServiceAccount, ServiceMonitor, Service, Deployment, CronJob refer to
-  each other and to the same queue as the ConfigMap.
+  each other; KEDA reads the queue URL from the pod's env.
 - infra/prometheus/rules.yml and the PrometheusRule hold the same rules; every
-  alert has summary, description and runbook_url; the expected alerts exist.
-- The Grafana dashboard parses, is templated on ${datasource}, and uses only
-  known metrics.
+  alert has summary, description, runbook_url and a `for:`; the expected
+  alerts exist; every aggregation keeps `namespace`; every janitor_* metric a
+  rule or a dashboard panel uses is zero-initialised at start-up
+  (src/telemetry/metrics.rs: zero_init/init_run), so no expression depends on
+  an event having happened.
+- The Grafana dashboard parses, is templated on ${datasource}, selects one
+  namespace, and uses only known metrics.
+- With `--rendered DIR` (scripts/lint.sh renders every base, component and
+  overlay with `kubectl kustomize` into DIR): every rendered ConfigMap
+  reference resolves, the ServiceMonitor and PrometheusRule carry the
+  kube-prometheus-stack `release` label, and the production overlay holds no
+  placeholder.
 
 `--fix` rewrites infra/kubernetes/base/prometheusrule.yaml from rules.yml.
 Exit 1 with one line per problem.
@@ -29,6 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "infra" / "kubernetes"
 BASE = K8S / "base"
 COMPONENT = K8S / "components" / "cronjob-sweep"
+SETTINGS_ENV = BASE / "settings.env"
+METRICS_RS = ROOT / "src" / "telemetry" / "metrics.rs"
+# Values of the base that a real deployment must replace (overlays/production).
+PLACEHOLDERS = ("123456789012", "sha256:" + "0" * 64)
 RULES = ROOT / "infra" / "prometheus" / "rules.yml"
 PROMRULE = BASE / "prometheusrule.yaml"
 DASHBOARD = ROOT / "infra" / "grafana" / "image-janitor.json"
@@ -84,9 +98,25 @@ KNOWN_METRICS = {
     "janitor_queue_oldest_age_seconds",
     "janitor_build_info",
     "janitor_delete_batch_keys",
+    "janitor_start_time_seconds",
+    "janitor_sweep_interval_seconds",
+    # issue 17: per-bucket prefix gauges set by every sweep.
+    "janitor_prefix_objects",
+    "janitor_prefix_bytes",
+    "janitor_prefix_oldest_object_age_seconds",
+    "janitor_prefix_stale_objects_remaining",
+    "janitor_prefix_scan_timestamp_seconds",
 }
 HISTOGRAMS = {"janitor_message_latency_seconds", "janitor_sweep_duration_seconds", "janitor_delete_batch_keys"}
 PROMETHEUS_BUILTINS = {"up"}
+# kube-state-metrics series the Kubernetes-side alerts use.
+KUBE_STATE_METRICS = {
+    "kube_job_status_failed",
+    "kube_pod_container_status_restarts_total",
+    "kube_pod_container_status_last_terminated_reason",
+    "kube_horizontalpodautoscaler_status_current_replicas",
+    "kube_horizontalpodautoscaler_spec_max_replicas",
+}
 
 EXPECTED_ALERTS = {
     "ImageJanitorDeadLetterNotEmpty",
@@ -95,7 +125,15 @@ EXPECTED_ALERTS = {
     "ImageJanitorBacklogStalled",
     "ImageJanitorOldestMessageTooOld",
     "ImageJanitorSweepMissing",
+    "ImageJanitorSweepErrors",
     "ImageJanitorDown",
+    "ImageJanitorTargetDown",
+    "ImageJanitorPrefixObjectTooOld",
+    "ImageJanitorPrefixGrowing",
+    "ImageJanitorSweepJobFailed",
+    "ImageJanitorRestarting",
+    "ImageJanitorOOMKilled",
+    "ImageJanitorScaledToMax",
 }
 RUNBOOK_PREFIX = "https://github.com/example/image-janitor/blob/main/docs/operations.md#"
 
@@ -125,6 +163,23 @@ def contract_settings() -> set[str]:
                     problem(f"check_settings.py's CONTRACT_SETTINGS has {sorted(missing)} not in {candidate}")
                 return found
     return set(CONTRACT_SETTINGS)
+
+
+def parse_env(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a kustomize env file (comments and blank lines skipped)."""
+    out: dict[str, str] = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            problem(f"{path.relative_to(ROOT)}:{lineno}: not KEY=VALUE")
+            continue
+        key, value = line.split("=", 1)
+        if key in out:
+            problem(f"{path.relative_to(ROOT)}:{lineno}: {key} set twice")
+        out[key] = value
+    return out
 
 
 def duration_seconds(value: str) -> float | None:
@@ -173,15 +228,19 @@ def check_kubernetes() -> None:
     for res in kustomization.get("resources", []):
         if not (BASE / res).exists():
             problem(f"base/kustomization.yaml: resource {res} does not exist")
+    generators = {g.get("name"): g for g in kustomization.get("configMapGenerator", [])}
+    if generators.get("image-janitor", {}).get("envs") != ["settings.env"]:
+        problem("base/kustomization.yaml: want configMapGenerator image-janitor from settings.env (pods roll on change)")
+    for comp_dir in sorted(p.parent for p in (K8S / "components").glob("*/kustomization.yaml")):
+        comp = load_yaml(comp_dir / "kustomization.yaml")
+        if comp.get("kind") != "Component":
+            problem(f"components/{comp_dir.name}/kustomization.yaml: kind must be Component")
+        for res in comp.get("resources", []) + [p.get("path") for p in comp.get("patches", [])]:
+            if res and not (comp_dir / res).exists():
+                problem(f"components/{comp_dir.name}: {res} does not exist")
     comp = load_yaml(COMPONENT / "kustomization.yaml")
-    if comp.get("kind") != "Component":
-        problem("components/cronjob-sweep/kustomization.yaml: kind must be Component")
-    for res in comp.get("resources", []) + [p.get("path") for p in comp.get("patches", [])]:
-        if res and not (COMPONENT / res).exists():
-            problem(f"components/cronjob-sweep: {res} does not exist")
 
     namespace = kustomization.get("namespace")
-    cm = load_yaml(BASE / "configmap.yaml")
     sa = load_yaml(BASE / "serviceaccount.yaml")
     deploy = load_yaml(BASE / "deployment.yaml")
     svc = load_yaml(BASE / "service.yaml")
@@ -189,15 +248,15 @@ def check_kubernetes() -> None:
     scaled = load_yaml(BASE / "keda-scaledobject.yaml")
     tauth = load_yaml(BASE / "keda-triggerauthentication.yaml")
     cron = load_yaml(COMPONENT / "cronjob-sweep.yaml")
-    patch = load_yaml(COMPONENT / "configmap-sweep-interval.yaml")
+    cm_name = "image-janitor"
 
-    for doc in (cm, sa, deploy, svc, smon, scaled, tauth, cron):
+    for doc in (sa, deploy, svc, smon, scaled, tauth, cron):
         if doc["metadata"].get("namespace") != namespace:
             problem(f"{doc['kind']}/{doc['metadata']['name']}: namespace is not {namespace!r}")
 
     # --- ConfigMap vs CONTRACT §5 ---
     settings = contract_settings()
-    data = {k: str(v) for k, v in (cm.get("data") or {}).items()}
+    data = parse_env(SETTINGS_ENV)
     for key in sorted(data):
         if key in settings or key.startswith("AWS_") or key == "RUST_LOG":
             continue
@@ -224,9 +283,9 @@ def check_kubernetes() -> None:
         problem("configmap: JANITOR_AUDIT must be on or off")
     if data.get("JANITOR_DRY_RUN") == "true":
         problem("configmap: JANITOR_DRY_RUN=true in the base would delete nothing in production")
-    patched = {k: str(v) for k, v in (patch.get("data") or {}).items()}
-    if patched != {"JANITOR_SWEEP_INTERVAL": "0"} or patch["metadata"]["name"] != cm["metadata"]["name"]:
-        problem("components/cronjob-sweep: the ConfigMap patch must only set JANITOR_SWEEP_INTERVAL=0 on the base ConfigMap")
+    merges = comp.get("configMapGenerator", [])
+    if merges != [{"name": cm_name, "behavior": "merge", "literals": ["JANITOR_SWEEP_INTERVAL=0"]}]:
+        problem("components/cronjob-sweep: the generator merge must only set JANITOR_SWEEP_INTERVAL=0 on the base ConfigMap")
 
     # --- Pod specs ---
     pod = deploy["spec"]["template"]["spec"]
@@ -259,8 +318,10 @@ def check_kubernetes() -> None:
             problem(f"{kind}: pod securityContext must set runAsNonRoot, runAsUser 10001, seccomp RuntimeDefault")
         for c in containers(spec):
             refs = [e.get("configMapRef", {}).get("name") for e in c.get("envFrom", [])]
-            if cm["metadata"]["name"] not in refs:
-                problem(f"{kind}/{c['name']}: envFrom does not reference ConfigMap {cm['metadata']['name']}")
+            if cm_name not in refs:
+                problem(f"{kind}/{c['name']}: envFrom does not reference ConfigMap {cm_name}")
+            if c.get("imagePullPolicy") != "IfNotPresent":
+                problem(f"{kind}/{c['name']}: imagePullPolicy must be IfNotPresent (the image is pinned by digest)")
             csc = c.get("securityContext", {})
             if not (csc.get("readOnlyRootFilesystem") and csc.get("allowPrivilegeEscalation") is False
                     and csc.get("capabilities", {}).get("drop") == ["ALL"]):
@@ -294,8 +355,10 @@ def check_kubernetes() -> None:
         problem("scaledobject: want exactly one aws-sqs-queue trigger")
     else:
         meta = triggers[0].get("metadata", {})
-        if meta.get("queueURL") != data.get("JANITOR_QUEUE_URL"):
-            problem("scaledobject: queueURL differs from the ConfigMap's JANITOR_QUEUE_URL")
+        if "queueURL" in meta or meta.get("queueURLFromEnv") != "JANITOR_QUEUE_URL":
+            problem("scaledobject: want queueURLFromEnv JANITOR_QUEUE_URL (the pod's own setting), no queueURL copy")
+        if "cooldownPeriod" in scaled["spec"] and scaled["spec"].get("minReplicaCount", 0) > 0:
+            problem("scaledobject: cooldownPeriod applies only to scale-to-zero; drop it with minReplicaCount > 0")
         if meta.get("awsRegion") != data.get("AWS_REGION"):
             problem("scaledobject: awsRegion differs from the ConfigMap's AWS_REGION")
         if meta.get("queueLength") != "50" or meta.get("scaleOnInFlight") != "true":
@@ -361,7 +424,8 @@ def render_prometheusrule() -> str:
         "  namespace: image-janitor\n"
         "  labels:\n"
         "    app.kubernetes.io/name: image-janitor\n"
-        "    # Match your Prometheus' ruleSelector (kube-prometheus-stack: release=<name>).\n"
+        "    # The `release` label kube-prometheus-stack's ruleSelector wants is\n"
+        "    # added by the kustomization (one setting for this and the ServiceMonitor).\n"
         "    role: alert-rules\n"
         "spec:\n"
         "  groups:\n" + indented
@@ -369,9 +433,53 @@ def render_prometheusrule() -> str:
 
 
 def metric_names(expr: str) -> set[str]:
-    return set(re.findall(r"\b(janitor_[a-z0-9_]+)\b", expr)) | (
-        set(re.findall(r"\b(up)\s*[{(\[]", expr)) & PROMETHEUS_BUILTINS
+    # kube_* names are all returned: check_metric flags those not in KUBE_STATE_METRICS.
+    return (
+        set(re.findall(r"(?<![:\w])(janitor_[a-z0-9_]+)\b", expr))
+        | (set(re.findall(r"\b(up)\s*[{(\[]", expr)) & PROMETHEUS_BUILTINS)
+        | set(re.findall(r"\b(kube_[a-z0-9_]+)\b", expr))
     )
+
+
+def startup_metrics() -> set[str]:
+    """Metric names src/telemetry/metrics.rs creates before any event: the constants and
+    literals used in zero_init() and init_run(), plus PREFIX_GAUGES."""
+    src = METRICS_RS.read_text(encoding="utf-8")
+    consts = dict(re.findall(r'pub const ([A-Z_]+): &str = "([a-z0-9_]+)";', src))
+    names: set[str] = set()
+    for fn in ("zero_init", "init_run"):
+        m = re.search(r"\n(?:pub )?fn %s\b.*?\n}\n" % fn, src, re.S)
+        if not m:
+            problem(f"{METRICS_RS.relative_to(ROOT)}: no fn {fn}")
+            continue
+        body = m.group(0)
+        for const in re.findall(r"metrics::(?:counter|gauge|histogram)!\(\s*([A-Z_]+)", body):
+            if const not in consts:
+                problem(f"{METRICS_RS.relative_to(ROOT)}: {fn} uses unknown constant {const}")
+            else:
+                names.add(consts[const])
+        if "PREFIX_GAUGES" in body:
+            g = re.search(r"PREFIX_GAUGES: &\[&str\] = &\[(.*?)\];", src, re.S)
+            names |= set(re.findall(r'"([a-z0-9_]+)"', g.group(1) if g else ""))
+    return names
+
+
+STARTUP: set[str] | None = None
+
+
+def check_startup(where: str, name: str) -> None:
+    """Rules and panels may use only series that exist from start-up."""
+    global STARTUP
+    if not name.startswith("janitor_"):
+        return
+    if STARTUP is None:
+        STARTUP = startup_metrics()
+    base = name
+    for suffix in ("_bucket", "_sum", "_count"):
+        if name.endswith(suffix) and name[: -len(suffix)] in HISTOGRAMS:
+            base = name[: -len(suffix)]
+    if base not in STARTUP:
+        problem(f"{where}: {name} is not zero-initialised at start-up (src/telemetry/metrics.rs)")
 
 
 def check_metric(where: str, name: str) -> None:
@@ -379,7 +487,7 @@ def check_metric(where: str, name: str) -> None:
     for suffix in ("_bucket", "_sum", "_count"):
         if name.endswith(suffix) and name[: -len(suffix)] in HISTOGRAMS:
             base = name[: -len(suffix)]
-    if base not in KNOWN_METRICS and base not in PROMETHEUS_BUILTINS:
+    if base not in KNOWN_METRICS and base not in PROMETHEUS_BUILTINS and base not in KUBE_STATE_METRICS:
         problem(f"{where}: unknown metric {name}")
     if base in HISTOGRAMS and base == name:
         problem(f"{where}: histogram {name} used without _bucket/_sum/_count")
@@ -395,9 +503,25 @@ def check_rules() -> None:
     alerts = {}
     for group in rules.get("groups", []):
         for rule in group.get("rules", []):
+            expr = str(rule.get("expr", ""))
+            where = f"rules.yml: {rule.get('alert') or rule.get('record')}"
+            for m in re.finditer(r"\b(sum|max|min|avg|count)\s*(by\s*\(([^)]*)\))?\s*\(", expr):
+                if not m.group(2):
+                    problem(f"{where}: {m.group(1)}(...) without `by (namespace, ...)` merges namespaces")
+                elif "namespace" not in [x.strip() for x in m.group(3).split(",")]:
+                    problem(f"{where}: {m.group(0).strip()} drops the namespace label")
+            for metric in metric_names(expr):
+                check_metric(where, metric)
+                check_startup(where, metric)
+            if "record" in rule:
+                if not re.fullmatch(r"janitor:[a-z0-9_]+:[a-z0-9_]+", rule["record"]):
+                    problem(f"{where}: recording rule names are janitor:<metric>:<aggregation>")
+                continue
             if "alert" not in rule:
                 continue
             name = rule["alert"]
+            if not rule.get("for"):
+                problem(f"rules.yml: alert {name} has no `for:`")
             if name in alerts:
                 problem(f"rules.yml: alert {name} defined twice")
             alerts[name] = rule
@@ -410,8 +534,6 @@ def check_rules() -> None:
                 problem(f"rules.yml: alert {name} runbook_url must be {RUNBOOK_PREFIX}<anchor>")
             if rule.get("labels", {}).get("severity") not in ("warning", "critical", "info"):
                 problem(f"rules.yml: alert {name} needs a severity label")
-            for metric in metric_names(str(rule.get("expr", ""))):
-                check_metric(f"rules.yml: {name}", metric)
     for name in sorted(EXPECTED_ALERTS - set(alerts)):
         problem(f"rules.yml: missing alert {name}")
 
@@ -440,11 +562,26 @@ def check_dashboard() -> None:
                 exprs.append((panel.get("title"), target.get("expr", "")))
 
     walk(dash.get("panels", []))
+    ns = variables.get("namespace")
+    if not ns or ns.get("includeAll") or ns.get("multi"):
+        problem("grafana: needs a single-valued 'namespace' variable (staging and production never added up)")
+    if "cluster" not in variables:
+        problem("grafana: needs a 'cluster' variable")
     used = set()
     for title, expr in exprs:
         for metric in metric_names(expr):
             check_metric(f"grafana panel {title!r}", metric)
+            check_startup(f"grafana panel {title!r}", metric)
             used.add(metric)
+        for m in re.finditer(r"(?<![:\w])(janitor[_:][a-z0-9_:]+|up)(\{[^}]*\})?(?![\w(])", expr):
+            if 'namespace="$namespace"' not in (m.group(2) or ""):
+                problem(f"grafana panel {title!r}: {m.group(1)} is not restricted to namespace=\"$namespace\"")
+    if not any("janitor_build_info" in e for _, e in exprs):
+        problem("grafana: no build-info panel (janitor_build_info)")
+    for rec in ("janitor:prefix_objects:latest", "janitor:prefix_bytes:latest",
+                "janitor:prefix_oldest_object_age_seconds:latest"):
+        if not any(rec in e for _, e in exprs):
+            problem(f"grafana: no panel shows {rec}")
     text = "\n".join(e for _, e in exprs)
     for q in ("0.5", "0.9", "0.99"):
         if f"histogram_quantile({q}, sum by (le) (rate(janitor_message_latency_seconds_bucket" not in text:
@@ -471,21 +608,64 @@ def check_skips() -> None:
                     problem(f"{path.relative_to(ROOT)}:{lineno}: checkov skip without a check id and reason")
 
 
+def check_rendered(directory: Path) -> None:
+    """The output of `kubectl kustomize` for every base, component and overlay."""
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        problem(f"rendered: no rendered manifests in {directory}")
+    rules = load_yaml(RULES)
+    for path in files:
+        docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+        where = f"rendered {path.stem}"
+        configmaps = {d["metadata"]["name"] for d in docs if d.get("kind") == "ConfigMap"}
+        for doc in docs:
+            kind, meta = doc.get("kind"), doc.get("metadata", {})
+            if kind in ("Deployment", "CronJob"):
+                spec = doc["spec"]["template"]["spec"] if kind == "Deployment" else \
+                    doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+                for c in containers(spec):
+                    for ref in c.get("envFrom", []):
+                        name = ref.get("configMapRef", {}).get("name")
+                        if name and name not in configmaps:
+                            problem(f"{where}: {kind}/{c['name']} refers to missing ConfigMap {name}")
+                        if name == "image-janitor":
+                            problem(f"{where}: {kind}/{c['name']} refers to the unhashed ConfigMap name")
+            if kind in ("ServiceMonitor", "PrometheusRule") and not meta.get("labels", {}).get("release"):
+                problem(f"{where}: {kind} has no `release` label (kube-prometheus-stack ignores it)")
+            if kind == "PrometheusRule" and doc.get("spec", {}).get("groups") != rules.get("groups"):
+                problem(f"{where}: PrometheusRule differs from infra/prometheus/rules.yml")
+        if path.stem.endswith("production"):
+            text = path.read_text(encoding="utf-8")
+            for placeholder in PLACEHOLDERS:
+                if placeholder in text:
+                    problem(f"{where}: still holds the placeholder {placeholder}")
+            if 'kubernetes.io/metadata.name: monitoring' in text:
+                problem(f"{where}: the NetworkPolicy still admits the placeholder namespace 'monitoring'")
+
+
 def main() -> int:
+    rendered = None
+    if "--rendered" in sys.argv[1:]:
+        rendered = Path(sys.argv[sys.argv.index("--rendered") + 1])
     if "--fix" in sys.argv[1:]:
         PROMRULE.write_text(render_prometheusrule(), encoding="utf-8")
         print(f"check_settings: wrote {PROMRULE.relative_to(ROOT)}")
-    for check in (check_kubernetes, check_rules, check_dashboard, check_skips):
+    checks = [check_kubernetes, check_rules, check_dashboard, check_skips]
+    if rendered is not None:
+        checks.append(lambda: check_rendered(rendered))
+    for check in checks:
         try:
             check()
         except (KeyError, IndexError, TypeError, ValueError, AttributeError, OSError, yaml.YAMLError) as exc:
-            problem(f"{check.__name__}: malformed input: {exc!r}")
+            problem(f"{getattr(check, '__name__', 'check')}: malformed input: {exc!r}")
     for msg in problems:
         print(f"check_settings: {msg}", file=sys.stderr)
     if problems:
         print(f"check_settings: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    print("check_settings: ConfigMap, KEDA, IRSA, terraform names, alerts and dashboard agree")
+    what = " and the rendered manifests" if rendered is not None else ""
+    print(f"check_settings: settings, KEDA, IRSA, terraform names, alerts, dashboard{what} agree;"
+          f" rules and dashboard use only start-up metrics ({len(STARTUP or ())} zero-initialised)")
     return 0
 
 

@@ -7,7 +7,13 @@
    passes them through.
 4. The module's defaults keep their documented values (max_receive_count 8 and
    > JANITOR_MAX_ATTEMPTS 5, visibility 60s, long poll 20s, expiration 7 days,
-   lease key outside the prefix).
+   lease key outside the prefix, 1 MiB messages, versioning off, alarms off).
+5. Both versioning settings: the bucket's versioning status follows
+   var.versioning (Enabled / Suspended) and the lifecycle rule expires
+   noncurrent versions under the prefix either way; the checkov skip of
+   CKV_AWS_21 says why versioning may be off.
+6. Both queues use var.max_message_size; name is capped for IAM's 64-character
+   role names including the module's longest suffix.
 
 Exit 1 with one line per problem.
 
@@ -49,7 +55,15 @@ VALIDATED_VARIABLES = {
     "prefix",
     "lease_key",
     "namespace",
+    "max_message_size",
+    "identity",
+    "queue_policy_statements",
+    "bucket_objects_alarm_threshold",
+    "bucket_size_alarm_threshold_bytes",
 }
+# The longest IAM role name the module derives from var.name.
+ROLE_SUFFIXES = ("-worker", "-keda-scaler")
+IAM_ROLE_NAME_MAX = 64
 JANITOR_MAX_ATTEMPTS_DEFAULT = 5
 
 problems: list[str] = []
@@ -150,6 +164,7 @@ def main() -> int:
         "expiration_days": 7,
         "noncurrent_version_expiration_days": 1,
         "abort_incomplete_multipart_upload_days": 1,
+        "max_message_size": 1048576,
     }
     for name, want in expect.items():
         got = num(default(name))
@@ -168,12 +183,86 @@ def main() -> int:
     if prefix and isinstance(lease, str) and lease.startswith(prefix):
         problem(f"module: lease_key {lease!r} lies inside prefix {prefix!r}")
 
+    for name, want in (("versioning", False), ("create_alarms", False)):
+        if unq(default(name)) is not want:
+            problem(f"module: variable {name} default is {default(name)!r}, want {want}")
+    check_versioning(module)
+    check_queues(module)
+    check_name_length(mod_vars.get("name", {}))
+
     # The example must call the module by its relative path.
     calls = blocks(example, "module")
     if not any(unq(b.get("source")) == "../../modules/image-janitor" for b in calls.values()):
         problem("examples/complete: no module call with source ../../modules/image-janitor")
 
     return report(len(tf_files))
+
+
+def resources(doc: dict, kind: str) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for entry in doc.get("resource", []) or []:
+        for rkind, named in entry.items():
+            if unq(rkind) == kind:
+                for name, body in named.items():
+                    out[unq(name)] = body
+    return out
+
+
+def first(value):
+    return value[0] if isinstance(value, list) and value else value
+
+
+def conditional(expr: str, var: str, value: bool):
+    """Evaluate '${var.X ? "A" : "B"}' for var.X = value; None if it is not that shape."""
+    import re
+
+    m = re.fullmatch(r'\$\{\s*var\.%s\s*\?\s*"([^"]*)"\s*:\s*"([^"]*)"\s*\}' % re.escape(var), str(expr).strip())
+    if not m:
+        return None
+    return m.group(1) if value else m.group(2)
+
+
+def check_versioning(module: dict) -> None:
+    """Both settings of var.versioning: status, and noncurrent-version expiry that does not depend on it."""
+    versioning = resources(module, "aws_s3_bucket_versioning").get("images")
+    if versioning is None:
+        problem("module: no aws_s3_bucket_versioning.images")
+        return
+    status_expr = first(versioning.get("versioning_configuration", [{}])).get("status")
+    for value, want in ((True, "Enabled"), (False, "Suspended")):
+        got = conditional(status_expr, "versioning", value)
+        if got != want:
+            problem(f"module: with versioning = {str(value).lower()} the bucket's versioning status is {got!r}, want {want!r}")
+    lifecycle = resources(module, "aws_s3_bucket_lifecycle_configuration").get("images", {})
+    if "dynamic" in lifecycle:
+        problem("module: lifecycle rules must not be dynamic (the noncurrent expiry applies with versioning on or off)")
+    prefix_rules = [r for r in lifecycle.get("rule", [])
+                    if unq(first(r.get("filter", [{}])).get("prefix")) == "${var.prefix}"]
+    if not prefix_rules or not any(r.get("noncurrent_version_expiration") for r in prefix_rules):
+        problem("module: the prefix's lifecycle rule must expire noncurrent versions (versioning on)")
+    bucket = resources(module, "aws_s3_bucket").get("images", {})
+    text = (MODULE / "s3.tf").read_text(encoding="utf-8")
+    if "checkov:skip=CKV_AWS_21:" not in text or not bucket:
+        problem("module: the bucket needs a reasoned checkov skip of CKV_AWS_21 (versioning off by default)")
+
+
+def check_queues(module: dict) -> None:
+    queues = resources(module, "aws_sqs_queue")
+    for name in ("main", "dlq"):
+        size = unq(queues.get(name, {}).get("max_message_size"))
+        if size != "${var.max_message_size}":
+            problem(f"module: aws_sqs_queue.{name} max_message_size is {size!r}, want var.max_message_size")
+
+
+def check_name_length(name_var: dict) -> None:
+    import re
+
+    text = json.dumps(name_var.get("validation", []))
+    m = re.search(r"\{1,(\d+)\}", text)
+    longest = max(len(s) for s in ROLE_SUFFIXES)
+    if not m or int(m.group(1)) + longest > IAM_ROLE_NAME_MAX:
+        problem(f"module: variable name must be capped at {IAM_ROLE_NAME_MAX - longest} characters "
+                f"(IAM role names <= {IAM_ROLE_NAME_MAX} with the suffix {max(ROLE_SUFFIXES, key=len)!r})")
 
 
 def report(count: int) -> int:

@@ -5,11 +5,15 @@
 #
 # Installs the moto emulator if missing (scripts/setup-moto.sh, into .venv), builds the binary
 # (debug: the fastest cold build; DEMO_PROFILE=release to use a release build), starts moto on a
-# free loopback port, creates a queue + dead-letter queue + bucket, uploads sample images,
-# publishes page.created messages (plus one SNS-wrapped and two poison messages), runs
-# `image-janitor run` until the queue is drained, and shows the objects gone, the poison
-# messages in the DLQ with their janitor.reason / janitor.detail, and a few metrics.
-# Everything it starts is stopped on exit. Needs: python3 (3.9+), cargo, curl.
+# free loopback port, creates a queue + dead-letter queue + two buckets, uploads sample
+# images, publishes page.created messages (plus one SNS-wrapped and three poison messages),
+# runs `image-janitor run` until the queue is drained, and shows the objects gone, the poison
+# messages in the DLQ with their janitor.reason / janitor.detail, and a few metrics. Then the
+# operator's side: the one fixable poison message (a bucket missing from JANITOR_BUCKETS) is
+# fixed by configuration and moved back with `dlq replay`, the two publisher bugs are removed,
+# and a sweep (under the S3 lease) deletes the stale objects no message named. It ends with an
+# empty DLQ and fails if it is not. Everything it starts is stopped on exit.
+# Needs: python3 (3.9+), cargo, curl.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +21,8 @@ cd "${ROOT}"
 
 PROFILE="${DEMO_PROFILE:-debug}"
 BUCKET="demo-keep-images"
+# A second bucket the operator "forgets" in JANITOR_BUCKETS at first (sections 4 and 10).
+BUCKET2="demo-keep-images-eu"
 PREFIX="keep-images/"
 WORK="${ROOT}/.cache/demo"
 mkdir -p "${WORK}"
@@ -48,13 +54,13 @@ kw = dict(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_k
 sqs = boto3.client("sqs", **kw)
 s3 = boto3.client("s3", config=boto3.session.Config(s3={"addressing_style": "path"}), **kw)
 
-if cmd == "setup":  # BUCKET -> prints QUEUE_URL DLQ_URL
-    bucket = args[0]
+if cmd == "setup":  # BUCKET... -> prints QUEUE_URL DLQ_URL
     dlq = sqs.create_queue(QueueName="demo-page-created-dlq")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "8"})
     main = sqs.create_queue(QueueName="demo-page-created", Attributes={"RedrivePolicy": policy})["QueueUrl"]
-    s3.create_bucket(Bucket=bucket)
+    for bucket in args:
+        s3.create_bucket(Bucket=bucket)
     print(main, dlq)
 elif cmd == "put":  # BUCKET KEY...
     for key in args[1:]:
@@ -76,6 +82,24 @@ elif cmd == "wait-drained":  # QUEUE_URL TIMEOUT_SECONDS
         if time.monotonic() > deadline:
             sys.exit(f"the main queue still holds {left} messages after {args[1]}s")
         time.sleep(0.3)
+elif cmd == "drop":  # DLQ_URL REASON...: delete the dead-lettered messages with these reasons
+    deadline, dropped = time.monotonic() + 30, 0
+    while time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=args[0], MaxNumberOfMessages=10, VisibilityTimeout=5,
+                                  MessageAttributeNames=["All"], WaitTimeSeconds=1)
+        msgs = got.get("Messages", [])
+        if not msgs:
+            break
+        for m in msgs:
+            reason = m.get("MessageAttributes", {}).get("janitor.reason", {}).get("StringValue")
+            if reason in args[1:]:
+                sqs.delete_message(QueueUrl=args[0], ReceiptHandle=m["ReceiptHandle"])
+                dropped += 1
+                print(f"  deleted {m['MessageId']} (janitor.reason={reason})")
+            else:
+                sqs.change_message_visibility(QueueUrl=args[0], ReceiptHandle=m["ReceiptHandle"],
+                                              VisibilityTimeout=0)
+    print(f"  ({dropped} messages deleted from the DLQ)")
 elif cmd == "depth":  # QUEUE_URL
     a = sqs.get_queue_attributes(QueueUrl=args[0], AttributeNames=["All"])["Attributes"]
     print(f"{a['ApproximateNumberOfMessages']} visible, {a['ApproximateNumberOfMessagesNotVisible']} in flight")
@@ -123,10 +147,11 @@ export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE
 
 section "2. Queue, dead-letter queue (RedrivePolicy maxReceiveCount 8) and bucket"
-read -r QUEUE_URL DLQ_URL < <(aws setup "${BUCKET}")
+read -r QUEUE_URL DLQ_URL < <(aws setup "${BUCKET}" "${BUCKET2}")
 echo "main queue: ${QUEUE_URL}"
 echo "DLQ:        ${DLQ_URL}"
-echo "bucket:     s3://${BUCKET}   (the janitor may delete under ${PREFIX} only)"
+echo "buckets:    s3://${BUCKET}, s3://${BUCKET2}   (the janitor may delete under ${PREFIX} only)"
+echo "            JANITOR_BUCKETS=${BUCKET}: the operator forgot ${BUCKET2} (fixed in section 10)"
 
 export JANITOR_QUEUE_URL="${QUEUE_URL}"
 export JANITOR_BUCKETS="${BUCKET}"
@@ -142,8 +167,10 @@ aws put "${BUCKET}" \
   "keep-images/note-4/kept-poison-sibling.jpg" \
   "keep-images/note-5/not-named-by-any-message.jpg" \
   "private/do-not-touch.jpg"
-echo "bucket before:"
+aws put "${BUCKET2}" "keep-images/note-6/late.jpg"
+echo "buckets before:"
 aws ls "${BUCKET}"
+aws ls "${BUCKET2}"
 
 section "4. Publish page.created messages"
 echo "-- image-janitor publish (s3:// and path-style emulator URLs; percent-encoded space):"
@@ -158,11 +185,13 @@ inner="{\"type\":\"page.created\",\"version\":1,\"page_id\":\"page-3\",\"images\
 sns=$(python3 -c 'import json,sys; print(json.dumps({"Type":"Notification","MessageId":"demo-sns-1","TopicArn":"arn:aws:sns:us-east-1:123456789012:page-created","Message":sys.argv[1]}))' "${inner}")
 aws send "${QUEUE_URL}" "${sns}"
 
-echo "-- poison 1: names an object outside ${PREFIX} (so none of its objects is deleted):"
+echo "-- poison 1: a '..' key that would climb out of ${PREFIX} (so none of its objects is deleted):"
 "${BIN}" publish --page-id page-4 \
-  "s3://${BUCKET}/keep-images/note-4/kept-poison-sibling.jpg" "s3://${BUCKET}/private/do-not-touch.jpg"
+  "s3://${BUCKET}/keep-images/note-4/kept-poison-sibling.jpg" "s3://${BUCKET}/keep-images/../private/do-not-touch.jpg"
 echo "-- poison 2: not JSON at all:"
 aws send "${QUEUE_URL}" 'page.created: oops, not JSON'
+echo "-- poison 3: an image in ${BUCKET2}, not (yet) in JANITOR_BUCKETS:"
+"${BIN}" publish --page-id page-6 "s3://${BUCKET2}/keep-images/note-6/late.jpg"
 echo "main queue: $(aws depth "${QUEUE_URL}")"
 
 section "5. Run the daemon until the main queue is drained"
@@ -180,16 +209,16 @@ sed -e $'s/\x1b\\[[0-9;]*m//g' "${WORK}/daemon.log" \
   | grep -E 'image-janitor started|dead-letter|delete batch done' | grep -v 'janitor::audit' \
   | sed -e 's/^[0-9TZ:.-]* *//' -e 's/^/  /' | cut -c1-240 | head -n 12
 
-section "6. The bucket after: named images gone; the poison message's images and the rest kept"
+section "6. The buckets after: named images gone; the poison messages' images and the rest kept"
 aws ls "${BUCKET}"
+aws ls "${BUCKET2}"
 
 section "7. The dead-letter queue: poison messages with janitor.reason and janitor.detail"
-if "${BIN}" dlq peek >"${WORK}/peek.txt" 2>&1; then
-  echo "-- image-janitor dlq peek:"
-  sed -e 's/^/  /' "${WORK}/peek.txt"
-else
-  echo "-- (image-janitor dlq peek is not available in this build: $(head -n 1 "${WORK}/peek.txt"))"
-fi
+echo "-- image-janitor dlq peek:"
+"${BIN}" dlq peek | sed -e 's/^/  /'
+echo "-- image-janitor dlq peek --json | jq-style count by reason (stdout holds only messages):"
+"${BIN}" dlq peek --json 2>/dev/null \
+  | python3 -c 'import collections, json, sys; c = collections.Counter(json.loads(l)["reason"] for l in sys.stdin); [print(f"  {n} {r}") for r, n in sorted(c.items())]'
 echo "-- the same messages read with boto3 (MessageAttributeNames=All), left in place:"
 aws dlq "${DLQ_URL}"
 
@@ -203,4 +232,48 @@ kill -TERM "${DAEMON_PID}"
 rc=0
 wait "${DAEMON_PID}" || rc=$?
 DAEMON_PID=""
-echo "image-janitor exited with ${rc}; stopping moto. Demo took $((SECONDS - started))s."
+echo "image-janitor exited with ${rc}"
+
+section "10. Fix and replay: ${BUCKET2} belongs in JANITOR_BUCKETS"
+export JANITOR_BUCKETS="${BUCKET},${BUCKET2}"
+echo "JANITOR_BUCKETS=${JANITOR_BUCKETS}; restarting the daemon"
+JANITOR_WAIT_TIME=1s JANITOR_HTTP_ADDR="${HTTP_ADDR}" JANITOR_SWEEP_INTERVAL=0 \
+  JANITOR_QUEUE_POLL_INTERVAL=1s RUST_LOG=info \
+  "${BIN}" run >"${WORK}/daemon2.log" 2>&1 &
+DAEMON_PID=$!
+echo "-- image-janitor dlq replay --reason forbidden_location --dry-run:"
+"${BIN}" dlq replay --reason forbidden_location --dry-run 2>/dev/null | sed -e 's/^/  /'
+echo "-- image-janitor dlq replay --reason forbidden_location:"
+"${BIN}" dlq replay --reason forbidden_location 2>/dev/null | sed -e 's/^/  /'
+aws wait-drained "${QUEUE_URL}" 60
+echo "main queue drained again: $(aws depth "${QUEUE_URL}")"
+kill -TERM "${DAEMON_PID}"
+rc=0
+wait "${DAEMON_PID}" || rc=$?
+DAEMON_PID=""
+echo "daemon stopped (exit ${rc}); ${BUCKET2} now:"
+aws ls "${BUCKET2}"
+
+section "11. The publisher bugs: fixed at the publisher, so their messages are deleted, not replayed"
+aws drop "${DLQ_URL}" invalid_url invalid_json
+
+section "12. A sweep: stale objects that no message named, under the S3 lease"
+echo "(demo: --max-age 2s stands in for the default 7d; the lease object lives outside ${PREFIX})"
+echo "-- image-janitor sweep --dry-run --max-age 2s:"
+"${BIN}" sweep --dry-run --max-age 2s 2>&1 | sed -e $'s/\x1b\\[[0-9;]*m//g' -e 's/^[0-9TZ:.-]* *//' \
+  | grep -E 'would sweep' | sed -e 's/^/  /'
+echo "-- image-janitor sweep --max-age 2s (debug log shows the lease):"
+RUST_LOG=image_janitor=debug "${BIN}" sweep --max-age 2s 2>&1 | sed -e $'s/\x1b\\[[0-9;]*m//g' -e 's/^[0-9TZ:.-]* *//' \
+  | grep -E 'lease|sweep finished|^swept' | grep -v 'janitor::audit' | cut -c1-200 | sed -e 's/^/  /'
+echo "buckets after the sweep (what is left lies outside ${PREFIX}):"
+aws ls "${BUCKET}"
+aws ls "${BUCKET2}"
+
+section "13. The end: the dead-letter queue is empty"
+left="$(aws depth "${DLQ_URL}")"
+echo "DLQ: ${left}"
+if [[ "${left}" != "0 visible, 0 in flight" ]]; then
+  echo "demo: the dead-letter queue should be empty" >&2
+  exit 1
+fi
+echo "stopping moto. Demo took $((SECONDS - started))s."

@@ -49,6 +49,7 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
             let handle = telemetry::metrics::install().map_err(|e| {
                 AppError::Runtime(format!("cannot install the metrics recorder: {e}"))
             })?;
+            telemetry::metrics::init_run(settings.common.policy.buckets(), settings.sweep.interval);
             runtime()?.block_on(app::run(settings, shutdown::signal(), Some(handle)))
         }
         Command::Sweep(args) => {

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use super::peek::{peek as peek_queue, PeekOptions};
+use super::peek::{peek as peek_queue, write_report, PeekOptions};
 use super::progress::Progress;
 use super::render;
 use super::replay::replay as replay_queue;
@@ -33,21 +33,13 @@ pub async fn peek(common: &DlqCommon, settings: &PeekSettings) -> Result<(), App
     let report = peek_queue(&dlq, &PeekOptions::new(settings.max))
         .await
         .map_err(|e| AppError::Runtime(format!("dlq peek: {e}")))?;
-    let mut out = std::io::stdout().lock();
-    if settings.json {
-        writeln!(out, "{}", render::depth_json(&report.depth)).map_err(output_error)?;
-        for m in &report.messages {
-            writeln!(out, "{}", render::message_json(m)).map_err(output_error)?;
-        }
-    } else {
-        writeln!(out, "{}", render::depth_line(&report.depth)).map_err(output_error)?;
-        if report.messages.is_empty() {
-            writeln!(out, "no messages received").map_err(output_error)?;
-        } else {
-            writeln!(out, "{}", render::table(&report.messages)).map_err(output_error)?;
-        }
-    }
-    out.flush().map_err(output_error)
+    write_report(
+        &report,
+        settings.json,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
+    .map_err(output_error)
 }
 
 /// `image-janitor dlq replay`.

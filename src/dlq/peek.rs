@@ -1,7 +1,9 @@
 //! `dlq peek`: the approximate depth, then up to N distinct messages, all left in place.
 
+use std::io::Write;
 use std::time::Duration;
 
+use super::render;
 use super::scan::{RestoreFailure, Scanner};
 use super::{DlqError, DlqMessage};
 use crate::queue::{Depth, Queue};
@@ -65,6 +67,31 @@ pub async fn peek(dlq: &dyn Queue, opts: &PeekOptions) -> Result<PeekReport, Dlq
             restore_failures,
         }),
     }
+}
+
+/// Print a report. With `json`, stdout carries one message object per line and nothing else
+/// (so `dlq peek --json | jq -r .reason | sort | uniq -c` counts reasons) and the depth summary
+/// goes to `err`; otherwise the depth line and the table go to `out`.
+pub fn write_report(
+    report: &PeekReport,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    if json {
+        writeln!(err, "{}", render::depth_line(&report.depth))?;
+        for m in &report.messages {
+            writeln!(out, "{}", render::message_json(m))?;
+        }
+    } else {
+        writeln!(out, "{}", render::depth_line(&report.depth))?;
+        if report.messages.is_empty() {
+            writeln!(out, "no messages received")?;
+        } else {
+            writeln!(out, "{}", render::table(&report.messages))?;
+        }
+    }
+    out.flush()
 }
 
 #[cfg(test)]
@@ -137,5 +164,54 @@ mod tests {
             Some("delete_rejected")
         );
         assert_eq!(dlq.depth().await.expect("depth").visible, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn json_stdout_holds_only_message_objects_one_per_line() {
+        let dlq = FakeQueue::new("dlq");
+        dlq.push("{not json", attrs("invalid_json"));
+        dlq.push("line one\nline two", attrs("delete_rejected"));
+        dlq.push(r#"{"type":"page.created"}"#, attrs("invalid_message"));
+        let report = peek(&dlq, &PeekOptions::new(10)).await.expect("peek");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        write_report(&report, true, &mut out, &mut err).expect("write");
+        let out = String::from_utf8(out).expect("utf-8");
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        assert_eq!(lines.len(), 3, "stdout: {out}");
+        let mut reasons: Vec<&str> = lines
+            .iter()
+            .map(|m| {
+                assert_eq!(m["kind"], "message", "{m}");
+                assert!(m["message_id"].as_str().is_some_and(|id| !id.is_empty()));
+                m["reason"].as_str().expect("reason")
+            })
+            .collect();
+        reasons.sort_unstable();
+        assert_eq!(
+            reasons,
+            ["delete_rejected", "invalid_json", "invalid_message"]
+        );
+        let err = String::from_utf8(err).expect("utf-8");
+        assert!(
+            err.contains("approximate depth: 3 visible"),
+            "stderr: {err}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn json_with_an_empty_queue_prints_nothing_on_stdout() {
+        let dlq = FakeQueue::new("dlq");
+        let report = peek(&dlq, &PeekOptions::new(10)).await.expect("peek");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        write_report(&report, true, &mut out, &mut err).expect("write");
+        assert!(out.is_empty());
+        assert!(String::from_utf8_lossy(&err).contains("0 visible"));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        write_report(&report, false, &mut out, &mut err).expect("write");
+        assert!(String::from_utf8_lossy(&out).contains("no messages received"));
+        assert!(err.is_empty());
     }
 }

@@ -1,5 +1,7 @@
 //! The Prometheus recorder, metric descriptions, and zero-initialised label sets (CONTRACT §7).
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -28,6 +30,45 @@ pub const PREFIX_BYTES: &str = "janitor_prefix_bytes";
 pub const PREFIX_OLDEST_AGE: &str = "janitor_prefix_oldest_object_age_seconds";
 pub const PREFIX_STALE_REMAINING: &str = "janitor_prefix_stale_objects_remaining";
 pub const PREFIX_SCAN_TIMESTAMP: &str = "janitor_prefix_scan_timestamp_seconds";
+pub const START_TIME: &str = "janitor_start_time_seconds";
+pub const SWEEP_INTERVAL: &str = "janitor_sweep_interval_seconds";
+
+/// Every `operation` label of `janitor_aws_requests_total` the adapters emit, by service: the
+/// series exist (at 0) from start-up, so `rate()` and `increase()` see a change from zero.
+/// The `aws_operations_cover_the_adapters` test keeps this list in step with the adapters.
+pub const AWS_OPERATIONS: &[(&str, &[&str])] = &[
+    (
+        "sqs",
+        &[
+            "ReceiveMessage",
+            "DeleteMessageBatch",
+            "ChangeMessageVisibilityBatch",
+            "SendMessageBatch",
+            "GetQueueAttributes",
+            "GetQueueUrl",
+        ],
+    ),
+    (
+        "s3",
+        &[
+            "DeleteObjects",
+            "DeleteObject",
+            "ListObjectsV2",
+            "GetObject",
+            "PutObject",
+        ],
+    ),
+];
+
+/// The per-bucket prefix gauges each sweep sets (issue 17), zero-initialised per configured
+/// bucket. A `janitor_prefix_scan_timestamp_seconds` of 0 means "no sweep yet".
+pub const PREFIX_GAUGES: &[&str] = &[
+    PREFIX_OBJECTS,
+    PREFIX_BYTES,
+    PREFIX_OLDEST_AGE,
+    PREFIX_STALE_REMAINING,
+    PREFIX_SCAN_TIMESTAMP,
+];
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
@@ -46,6 +87,19 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
     describe_prefix();
     zero_init();
     Ok(handle)
+}
+
+/// What `run` knows once its settings are read: the start time, the sweep interval (0 = timer
+/// off, e.g. with the CronJob component) and one series per configured bucket for the prefix
+/// gauges. Alerts compare against these instead of guessing the configuration.
+pub fn init_run<'a>(buckets: impl IntoIterator<Item = &'a str>, sweep_interval: Option<Duration>) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    metrics::gauge!(START_TIME).set(now);
+    metrics::gauge!(SWEEP_INTERVAL).set(sweep_interval.map_or(0.0, |d| d.as_secs_f64()));
+    zero_init_prefix(buckets);
 }
 
 fn describe() {
@@ -102,6 +156,12 @@ fn describe() {
         BUILD_INFO,
         "Always 1; the version label says which build runs."
     );
+    describe_gauge!(START_TIME, Unit::Seconds, "Unix time this process started.");
+    describe_gauge!(
+        SWEEP_INTERVAL,
+        Unit::Seconds,
+        "JANITOR_SWEEP_INTERVAL in seconds; 0 when the in-process sweeper timer is off."
+    );
     describe_histogram!(
         DELETE_BATCH_KEYS,
         "Keys per DeleteObjects request sent by the worker."
@@ -133,11 +193,26 @@ fn zero_init() {
         metrics::counter!(SWEEPS, "outcome" => outcome).absolute(0);
     }
     metrics::counter!(SWEEP_SCANNED).absolute(0);
-    // Histograms render only once they hold a sample; registering them here is harmless and
-    // keeps the handles warm.
+    for (service, operations) in AWS_OPERATIONS {
+        for operation in *operations {
+            metrics::counter!(AWS_REQUESTS, "service" => *service, "operation" => *operation)
+                .absolute(0);
+        }
+    }
+    // A registered histogram renders its buckets at 0 before its first sample.
     let _ = metrics::histogram!(MESSAGE_LATENCY);
     let _ = metrics::histogram!(SWEEP_DURATION);
+    let _ = metrics::histogram!(DELETE_BATCH_KEYS);
     metrics::gauge!(INFLIGHT).set(0.0);
+    // 0 until the first poll (at start, then every JANITOR_QUEUE_POLL_INTERVAL).
+    for queue in ["main", "dlq"] {
+        for state in ["visible", "inflight", "delayed"] {
+            metrics::gauge!(QUEUE_MESSAGES, "queue" => queue, "state" => state).set(0.0);
+        }
+    }
+    metrics::gauge!(QUEUE_OLDEST_AGE, "queue" => "main").set(0.0);
+    // 0 = no successful sweep by this process yet.
+    metrics::gauge!(SWEEP_LAST_SUCCESS).set(0.0);
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
@@ -173,14 +248,158 @@ fn describe_prefix() {
 /// exist from start-up; `janitor_prefix_scan_timestamp_seconds` 0 says "not swept yet".
 pub fn zero_init_prefix<'a>(buckets: impl IntoIterator<Item = &'a str>) {
     for bucket in buckets {
-        for name in [
-            PREFIX_OBJECTS,
-            PREFIX_BYTES,
-            PREFIX_OLDEST_AGE,
-            PREFIX_STALE_REMAINING,
-            PREFIX_SCAN_TIMESTAMP,
-        ] {
-            metrics::gauge!(name, "bucket" => bucket.to_owned()).set(0.0);
+        for name in PREFIX_GAUGES {
+            metrics::gauge!(*name, "bucket" => bucket.to_owned()).set(0.0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+    use std::time::Duration;
+
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    /// What `/metrics` shows right after `run` starts, before any message or sweep.
+    fn startup_scrape() -> String {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(MESSAGE_LATENCY.into()), LATENCY_BUCKETS)
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(SWEEP_DURATION.into()), SWEEP_BUCKETS)
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(DELETE_BATCH_KEYS.into()), BATCH_BUCKETS)
+            })
+            .expect("buckets")
+            .build_recorder();
+        metrics::with_local_recorder(&recorder, || {
+            describe();
+            zero_init();
+            init_run(["b1", "b2"], Some(Duration::from_secs(3600)));
+        });
+        recorder.handle().render()
+    }
+
+    /// Series names (`name` before `{` or ` `) of a Prometheus text scrape.
+    fn series_names(scrape: &str) -> BTreeSet<String> {
+        scrape
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| l.split(['{', ' ']).next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// `janitor_...` metric names an expression file refers to (recording rules are `janitor:`).
+    fn referenced(text: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("janitor_") {
+            let before = rest[..at].chars().last();
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+                .unwrap_or(tail.len());
+            let word = !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+            // `janitor_*` in prose is no metric.
+            if word && end > "janitor_".len() {
+                out.insert(tail[..end].to_owned());
+            }
+            rest = &tail[end..];
+        }
+        out
+    }
+
+    fn repo_file(rel: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn rules_and_dashboard_use_only_startup_series() {
+        let present = series_names(&startup_scrape());
+        for file in [
+            "infra/prometheus/rules.yml",
+            "infra/grafana/image-janitor.json",
+        ] {
+            let used = referenced(&repo_file(file));
+            assert!(!used.is_empty(), "{file} names no janitor_ metric");
+            let missing: Vec<_> = used.difference(&present).collect();
+            assert!(
+                missing.is_empty(),
+                "{file} uses {missing:?}, absent from /metrics at start-up"
+            );
+        }
+    }
+
+    #[test]
+    fn startup_scrape_has_every_label_set_the_rules_select() {
+        let scrape = startup_scrape();
+        for queue in ["main", "dlq"] {
+            for state in ["visible", "inflight", "delayed"] {
+                let series = format!("{QUEUE_MESSAGES}{{queue=\"{queue}\",state=\"{state}\"}} 0");
+                assert!(scrape.contains(&series), "missing {series}");
+            }
+        }
+        for bucket in ["b1", "b2"] {
+            for name in PREFIX_GAUGES {
+                let series = format!("{name}{{bucket=\"{bucket}\"}} 0");
+                assert!(scrape.contains(&series), "missing {series}");
+            }
+        }
+        assert!(scrape.contains(&format!("{SWEEP_LAST_SUCCESS} 0")));
+        assert!(scrape.contains(&format!("{SWEEP_INTERVAL} 3600")));
+        assert!(scrape.contains(&format!("{MESSAGE_LATENCY}_bucket{{le=\"+Inf\"}} 0")));
+        assert!(scrape.contains(&format!("{DELETE_BATCH_KEYS}_count 0")));
+        assert!(scrape.contains(&format!(
+            "{AWS_REQUESTS}{{service=\"s3\",operation=\"DeleteObjects\"}} 0"
+        )));
+    }
+
+    /// String literals naming an AWS operation in the adapters: `const OP: &str = "X"`,
+    /// `operation: "X"` and `observe(SERVICE, "X", ...)`.
+    fn adapter_operations(source: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for marker in ["const OP: &str = ", "operation: ", "observe(\n"] {
+            for (at, _) in source.match_indices(marker) {
+                let tail = &source[at + marker.len()..];
+                let tail = tail.trim_start();
+                let tail = tail.strip_prefix("SERVICE,").map_or(tail, str::trim_start);
+                if let Some(lit) = tail.strip_prefix('"') {
+                    if let Some(end) = lit.find('"') {
+                        out.insert(lit[..end].to_owned());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn aws_operations_cover_the_adapters() {
+        let known: BTreeSet<String> = AWS_OPERATIONS
+            .iter()
+            .flat_map(|(_, ops)| ops.iter().map(|o| (*o).to_owned()))
+            .collect();
+        let mut seen = BTreeSet::new();
+        for file in [
+            "src/queue/sqs.rs",
+            "src/store/s3.rs",
+            "src/queue/mod.rs",
+            "src/worker/acker.rs",
+            "src/worker/batcher.rs",
+        ] {
+            seen.extend(adapter_operations(&repo_file(file)));
+        }
+        assert!(seen.contains("ReceiveMessage") && seen.contains("DeleteObjects"));
+        let missing: Vec<_> = seen.difference(&known).collect();
+        assert!(
+            missing.is_empty(),
+            "operations {missing:?} are counted but not zero-initialised: add them to AWS_OPERATIONS"
+        );
     }
 }

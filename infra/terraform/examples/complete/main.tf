@@ -35,6 +35,17 @@ module "image_janitor" {
 
   expiration_days   = 7
   max_receive_count = 8
+  # Temporary images: a delete is final (docs/deployment.md, "Versioning").
+  versioning = false
+
+  # An SNS topic fanning page.created out to this queue, if that is how the
+  # Notion Writer publishes (CONTRACT §2 accepts the SNS envelope).
+  queue_policy_statements = [for arn in var.sns_topic_arns : {
+    sid        = "FromSnsTopic${index(var.sns_topic_arns, arn)}"
+    actions    = ["sqs:SendMessage"]
+    principals = [{ type = "Service", identifiers = ["sns.amazonaws.com"] }]
+    conditions = [{ test = "ArnEquals", variable = "aws:SourceArn", values = [arn] }]
+  }]
 
   oidc_provider_arn    = data.aws_iam_openid_connect_provider.this.arn
   oidc_provider_url    = data.aws_eks_cluster.this.identity[0].oidc[0].issuer
@@ -45,7 +56,11 @@ module "image_janitor" {
   notion_writer_role_names = var.notion_writer_role_names
   operator_role_names      = var.operator_role_names
 
+  # CloudWatch alarms, for teams without the Prometheus rules.
+  create_alarms                          = var.create_alarms
   oldest_message_alarm_threshold_seconds = 3600
+  bucket_objects_alarm_threshold         = var.bucket_objects_alarm_threshold
+  bucket_size_alarm_threshold_bytes      = var.bucket_size_alarm_threshold_bytes
   alarm_actions                          = var.alarm_actions
 
   tags = {

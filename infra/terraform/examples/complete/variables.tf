@@ -56,3 +56,27 @@ variable "alarm_actions" {
   type        = list(string)
   default     = []
 }
+
+variable "sns_topic_arns" {
+  description = "SNS topics allowed to deliver to the main queue (queue policy statements); empty when the Notion Writer sends to SQS directly."
+  type        = list(string)
+  default     = []
+}
+
+variable "create_alarms" {
+  description = "CloudWatch alarms on the queues (off when the Prometheus rules are deployed)."
+  type        = bool
+  default     = false
+}
+
+variable "bucket_objects_alarm_threshold" {
+  description = "Alarm above this many objects in the bucket (daily NumberOfObjects); null: no alarm."
+  type        = number
+  default     = null
+}
+
+variable "bucket_size_alarm_threshold_bytes" {
+  description = "Alarm above this many bytes in the bucket (daily BucketSizeBytes); null: no alarm."
+  type        = number
+  default     = null
+}

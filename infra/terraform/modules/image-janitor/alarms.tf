@@ -40,3 +40,47 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message_too_old" {
   ok_actions          = var.alarm_actions
   tags                = var.tags
 }
+
+# The bucket's own size, from S3's daily storage metrics (CloudWatch, free,
+# one datapoint per day, reported with a lag of up to a day). For teams that
+# watch CloudWatch rather than the janitor_prefix_* gauges: a bucket that keeps
+# growing means the worker, the sweeper and the lifecycle rule fall behind.
+# Each alarm exists only when its threshold is set. The figures cover the whole
+# bucket (all prefixes), including noncurrent versions when versioning is on.
+resource "aws_cloudwatch_metric_alarm" "bucket_objects" {
+  count = var.bucket_objects_alarm_threshold == null ? 0 : 1
+
+  alarm_name          = "${var.name}-bucket-objects-high"
+  alarm_description   = "${local.bucket_id} holds more than ${var.bucket_objects_alarm_threshold} objects: cleanup is falling behind. Runbook: https://github.com/example/image-janitor/blob/main/docs/operations.md#prefix-growing"
+  namespace           = "AWS/S3"
+  metric_name         = "NumberOfObjects"
+  dimensions          = { BucketName = local.bucket_id, StorageType = "AllStorageTypes" }
+  statistic           = "Average"
+  period              = 86400
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.bucket_objects_alarm_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "bucket_size" {
+  count = var.bucket_size_alarm_threshold_bytes == null ? 0 : 1
+
+  alarm_name          = "${var.name}-bucket-size-high"
+  alarm_description   = "${local.bucket_id} holds more than ${var.bucket_size_alarm_threshold_bytes} bytes (StandardStorage): cleanup is falling behind. Runbook: https://github.com/example/image-janitor/blob/main/docs/operations.md#prefix-growing"
+  namespace           = "AWS/S3"
+  metric_name         = "BucketSizeBytes"
+  dimensions          = { BucketName = local.bucket_id, StorageType = "StandardStorage" }
+  statistic           = "Average"
+  period              = 86400
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.bucket_size_alarm_threshold_bytes
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}

@@ -1,6 +1,7 @@
 # Least-privilege IAM for the three parties that touch the queues:
 #
-#   worker         (IRSA role of the image-janitor pods): consume the main
+#   worker         (role of the image-janitor pods, by IRSA or EKS Pod
+#                  Identity, var.identity): consume the main
 #                  queue, dead-letter to the DLQ, delete objects under the
 #                  prefix, hold the sweeper lease object.
 #   Notion Writer  publish page.created to the main queue, nothing else.
@@ -47,7 +48,16 @@ resource "aws_iam_policy" "worker" {
 }
 
 data "aws_iam_policy_document" "worker_assume" {
-  count = var.create_worker_role ? 1 : 0
+  count = var.create_worker_role && var.identity == "irsa" ? 1 : 0
+
+  # Checked before the arguments below are evaluated: a null OIDC input gets
+  # this message rather than an interpolation error.
+  lifecycle {
+    precondition {
+      condition     = var.oidc_provider_arn != null && var.oidc_provider_url != null
+      error_message = "identity = \"irsa\" needs oidc_provider_arn and oidc_provider_url (the EKS cluster's OIDC provider); or set identity = \"pod_identity\" with eks_cluster_name."
+    }
+  }
 
   statement {
     sid     = "EksServiceAccount"
@@ -72,20 +82,48 @@ data "aws_iam_policy_document" "worker_assume" {
   }
 }
 
+# EKS Pod Identity: the pod identity agent assumes the role for the service
+# account named in the association below; no OIDC provider involved.
+data "aws_iam_policy_document" "worker_assume_pod_identity" {
+  count = var.create_worker_role && var.identity == "pod_identity" ? 1 : 0
+
+  statement {
+    sid     = "EksPodIdentity"
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["pods.eks.amazonaws.com"]
+    }
+  }
+}
+
 resource "aws_iam_role" "worker" {
   count = var.create_worker_role ? 1 : 0
 
-  name                 = "${var.name}-worker"
-  description          = "IRSA role of ${local.service_account_subject}"
-  assume_role_policy   = data.aws_iam_policy_document.worker_assume[0].json
+  name        = "${var.name}-worker"
+  description = "${var.identity == "irsa" ? "IRSA" : "EKS Pod Identity"} role of ${local.service_account_subject}"
+  assume_role_policy = (var.identity == "irsa"
+    ? data.aws_iam_policy_document.worker_assume[0].json
+  : data.aws_iam_policy_document.worker_assume_pod_identity[0].json)
   permissions_boundary = var.permissions_boundary_arn
   max_session_duration = 3600
   tags                 = var.tags
+}
+
+resource "aws_eks_pod_identity_association" "worker" {
+  count = var.create_worker_role && var.identity == "pod_identity" ? 1 : 0
+
+  cluster_name    = var.eks_cluster_name
+  namespace       = var.namespace
+  service_account = var.service_account_name
+  role_arn        = aws_iam_role.worker[0].arn
+  tags            = var.tags
 
   lifecycle {
     precondition {
-      condition     = var.oidc_provider_arn != null && var.oidc_provider_url != null
-      error_message = "create_worker_role needs oidc_provider_arn and oidc_provider_url (the EKS cluster's OIDC provider)."
+      condition     = var.eks_cluster_name != null
+      error_message = "identity = \"pod_identity\" needs eks_cluster_name (the cluster of the pod identity association)."
     }
   }
 }
@@ -162,20 +200,14 @@ data "aws_iam_policy_document" "keda_assume" {
   }
 }
 
+# GetQueueAttributes reads no message, so it needs no kms:Decrypt even on a
+# KMS-encrypted queue. KEDA >= 2.13 assumes this role itself
+# (TriggerAuthentication podIdentity.provider aws with roleArn).
 data "aws_iam_policy_document" "keda" {
   statement {
     sid       = "ReadQueueDepth"
     actions   = ["sqs:GetQueueAttributes"]
     resources = [aws_sqs_queue.main.arn]
-  }
-
-  dynamic "statement" {
-    for_each = local.use_kms ? [1] : []
-    content {
-      sid       = "DescribeQueueKey"
-      actions   = ["kms:Decrypt"]
-      resources = [var.kms_key_arn]
-    }
   }
 }
 

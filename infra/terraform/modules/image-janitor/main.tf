@@ -2,12 +2,11 @@
 #
 #   sqs.tf     main queue + DLQ (SSE, redrive, redrive-allow policy)
 #   s3.tf      image bucket (optional) and its lifecycle backstop
-#   iam.tf     worker (IRSA), Notion Writer, operator and KEDA policies
-#   alarms.tf  CloudWatch alarms on the queues
+#   iam.tf     worker (IRSA or EKS Pod Identity), Notion Writer, operator
+#              and KEDA policies
+#   alarms.tf  CloudWatch alarms on the queues and the bucket's size
 
 data "aws_partition" "current" {}
-
-data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
@@ -28,4 +27,10 @@ locals {
   service_account_subject = "system:serviceaccount:${var.namespace}:${var.service_account_name}"
 
   bucket_id = var.create_bucket ? aws_s3_bucket.images[0].id : var.bucket_name
+
+  # The region, read from the queue's ARN (arn:PARTITION:sqs:REGION:ACCOUNT:NAME)
+  # rather than data.aws_region, whose `name` attribute AWS provider v6
+  # deprecates for `region` (which v5 lacks): this works across the whole
+  # allowed provider range.
+  region = split(":", aws_sqs_queue.main.arn)[3]
 }

@@ -49,7 +49,7 @@ output "worker_policy_arn" {
 }
 
 output "worker_role_arn" {
-  description = "IRSA role for the image-janitor service account (eks.amazonaws.com/role-arn); null when create_worker_role = false."
+  description = "Role of the image-janitor service account: with identity = \"irsa\" the ServiceAccount's eks.amazonaws.com/role-arn; with \"pod_identity\" already bound by the module's pod identity association. null when create_worker_role = false."
   value       = var.create_worker_role ? aws_iam_role.worker[0].arn : null
 }
 
@@ -70,5 +70,5 @@ output "keda_role_arn" {
 
 output "region" {
   description = "AWS_REGION of the queues and the bucket."
-  value       = data.aws_region.current.name
+  value       = local.region
 }

@@ -1,5 +1,6 @@
 resource "aws_s3_bucket" "images" {
   #checkov:skip=CKV_AWS_144:temporary images need no cross-region replication; they are deleted within days
+  #checkov:skip=CKV_AWS_21:versioning is var.versioning, off by default on purpose: a deleted temporary image must really be gone (docs/deployment.md weighs recovery against that)
   #checkov:skip=CKV_AWS_18:access logging is opt-in via var.access_log_bucket_name; a scratch bucket of temporary images does not need it by default
   #checkov:skip=CKV2_AWS_62:nothing consumes bucket event notifications; deletions are driven by SQS page.created messages
   count = var.create_bucket ? 1 : 0
@@ -37,12 +38,17 @@ resource "aws_s3_bucket_logging" "images" {
   target_prefix = "s3-access/${var.bucket_name}/"
 }
 
+# Off by default (var.versioning): temporary images are meant to disappear when
+# deleted. "Suspended" rather than no resource when off, so that switching an
+# existing versioned bucket off takes effect (S3 cannot return a bucket to
+# "never versioned"). The lifecycle rule's noncurrent-version expiry applies
+# either way.
 resource "aws_s3_bucket_versioning" "images" {
   count  = var.create_bucket ? 1 : 0
   bucket = aws_s3_bucket.images[0].id
 
   versioning_configuration {
-    status = "Enabled"
+    status = var.versioning ? "Enabled" : "Suspended"
   }
 }
 
@@ -138,7 +144,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
     id     = "${var.name}-abort-incomplete-multipart-uploads"
     status = "Enabled"
 
-    filter {}
+    # An explicit empty prefix (the whole bucket): an empty filter {} block
+    # draws a provider warning in recent AWS provider releases.
+    filter {
+      prefix = ""
+    }
 
     abort_incomplete_multipart_upload {
       days_after_initiation = var.abort_incomplete_multipart_upload_days

@@ -1,6 +1,8 @@
 resource "aws_sqs_queue" "dlq" {
   name                      = "${var.name}-dlq"
   message_retention_seconds = var.dlq_message_retention_seconds
+  # Dead-lettered messages keep their body byte for byte: same limit as main.
+  max_message_size = var.max_message_size
 
   sqs_managed_sse_enabled           = local.use_kms ? null : true
   kms_master_key_id                 = var.kms_key_arn
@@ -14,7 +16,7 @@ resource "aws_sqs_queue" "main" {
   visibility_timeout_seconds = var.visibility_timeout_seconds
   receive_wait_time_seconds  = var.receive_wait_time_seconds
   message_retention_seconds  = var.message_retention_seconds
-  max_message_size           = 262144
+  max_message_size           = var.max_message_size
 
   sqs_managed_sse_enabled           = local.use_kms ? null : true
   kms_master_key_id                 = var.kms_key_arn
@@ -48,11 +50,40 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
   })
 }
 
-# Refuse plain-HTTP access to both queues.
+# Refuse plain-HTTP access to both queues; the main queue also gets the
+# caller's var.queue_policy_statements (SNS subscriptions, cross-account
+# producers), since a queue has one resource policy and this module owns it.
 data "aws_iam_policy_document" "queue_tls_only" {
   for_each = {
     main = aws_sqs_queue.main.arn
     dlq  = aws_sqs_queue.dlq.arn
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "main" ? var.queue_policy_statements : []
+    content {
+      sid       = statement.value.sid
+      effect    = statement.value.effect
+      actions   = statement.value.actions
+      resources = coalesce(statement.value.resources, [each.value])
+
+      dynamic "principals" {
+        for_each = statement.value.principals
+        content {
+          type        = principals.value.type
+          identifiers = principals.value.identifiers
+        }
+      }
+
+      dynamic "condition" {
+        for_each = statement.value.conditions
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
   }
 
   statement {

@@ -7,9 +7,11 @@ variable "name" {
   type        = string
   default     = "image-janitor"
 
+  # IAM role names are at most 64 characters; the longest name this module
+  # derives is "<name>-keda-scaler" (12 more), so name has at most 52.
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,60}$", var.name))
-    error_message = "name must be 1-60 characters of letters, digits, '-' or '_' (SQS queue name rules, leaving room for the -dlq suffix)."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,52}$", var.name))
+    error_message = "name must be 1-52 characters of letters, digits, '-' or '_': the module's longest IAM role name, \"<name>-keda-scaler\", must fit IAM's 64-character limit (and the queue name rules)."
   }
 }
 
@@ -78,6 +80,42 @@ variable "dlq_message_retention_seconds" {
   }
 }
 
+variable "max_message_size" {
+  description = "MaximumMessageSize of both queues, in bytes. Default: the SQS maximum, 1 MiB (a page.created message naming 1000 images can exceed 256 KiB). AWS provider releases from before SQS raised the limit (August 2025) reject values above 262144: on those, set 262144."
+  type        = number
+  default     = 1048576
+
+  validation {
+    condition     = var.max_message_size >= 1024 && var.max_message_size <= 1048576 && floor(var.max_message_size) == var.max_message_size
+    error_message = "max_message_size must be a whole number of bytes within 1024..1048576 (1 MiB)."
+  }
+}
+
+variable "queue_policy_statements" {
+  description = "Extra statements for the main queue's resource policy, merged with the module's own (deny non-TLS access), e.g. an SNS topic's sqs:SendMessage or a cross-account producer. Each object follows the aws_iam_policy_document statement block; principals and conditions are lists of objects."
+  type = list(object({
+    sid       = optional(string)
+    effect    = optional(string, "Allow")
+    actions   = list(string)
+    resources = optional(list(string))
+    principals = optional(list(object({
+      type        = string
+      identifiers = list(string)
+    })), [])
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for s in var.queue_policy_statements : contains(["Allow", "Deny"], s.effect) && length(s.actions) > 0])
+    error_message = "queue_policy_statements: effect must be Allow or Deny, and actions must not be empty."
+  }
+}
+
 variable "kms_key_arn" {
   description = "Customer managed KMS key for the queues and the bucket. null: SQS-managed SSE for the queues and SSE-S3 (AES256) for the bucket. When set, the worker, Notion Writer and operator policies also get the kms:GenerateDataKey/kms:Decrypt they need."
   type        = string
@@ -94,7 +132,7 @@ variable "kms_key_arn" {
 # ---------------------------------------------------------------------------
 
 variable "create_bucket" {
-  description = "true: create the image bucket with versioning, SSE, public access block, ownership controls, TLS-only policy and the lifecycle rule. false: use the existing bucket named bucket_name (only IAM refers to it; see manage_existing_bucket_lifecycle)."
+  description = "true: create the image bucket with SSE, public access block, ownership controls, TLS-only policy and the lifecycle rule. false: use the existing bucket named bucket_name (only IAM refers to it; see manage_existing_bucket_lifecycle)."
   type        = bool
   default     = true
 }
@@ -159,6 +197,12 @@ variable "expiration_days" {
   }
 }
 
+variable "versioning" {
+  description = "Enable S3 versioning on the bucket this module creates. Default off, as temporary storage should be: a deleted image is then really gone. On: a deleted image stays recoverable as a noncurrent version for noncurrent_version_expiration_days (the lifecycle rule still expires it), at the cost of those bytes. See docs/deployment.md."
+  type        = bool
+  default     = false
+}
+
 variable "noncurrent_version_expiration_days" {
   description = "Noncurrent versions (left behind by the worker's deletes on a versioned bucket) are removed after this many days."
   type        = number
@@ -198,9 +242,26 @@ variable "force_destroy_bucket" {
 # ---------------------------------------------------------------------------
 
 variable "create_worker_role" {
-  description = "Create the IRSA role for the worker pods (needs oidc_provider_arn and oidc_provider_url)."
+  description = "Create the IAM role of the worker pods (trusting IRSA or EKS Pod Identity, see identity)."
   type        = bool
   default     = true
+}
+
+variable "identity" {
+  description = "How the worker pods get the role: \"irsa\" (IAM roles for service accounts; needs oidc_provider_arn and oidc_provider_url) or \"pod_identity\" (EKS Pod Identity; needs eks_cluster_name, creates the pod identity association; use the Kubernetes component eks-pod-identity)."
+  type        = string
+  default     = "irsa"
+
+  validation {
+    condition     = contains(["irsa", "pod_identity"], var.identity)
+    error_message = "identity must be \"irsa\" or \"pod_identity\"."
+  }
+}
+
+variable "eks_cluster_name" {
+  description = "With identity = \"pod_identity\": the EKS cluster whose pod identity association binds the worker's service account to the role."
+  type        = string
+  default     = null
 }
 
 variable "oidc_provider_arn" {
@@ -276,9 +337,31 @@ variable "permissions_boundary_arn" {
 # ---------------------------------------------------------------------------
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (DLQ not empty, oldest message too old)."
+  description = "Create the CloudWatch alarms on the queues (DLQ not empty, oldest message too old). Off by default: infra/prometheus/rules.yml covers the same symptoms, and with both each symptom would page twice. Turn on for teams that watch CloudWatch rather than Prometheus."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "bucket_objects_alarm_threshold" {
+  description = "Alarm when the image bucket's daily NumberOfObjects (CloudWatch storage metric, all storage types) exceeds this. null: no alarm. Size it from the expected uploads per day times the lifecycle window."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.bucket_objects_alarm_threshold == null || try(var.bucket_objects_alarm_threshold > 0, false)
+    error_message = "bucket_objects_alarm_threshold must be null or positive."
+  }
+}
+
+variable "bucket_size_alarm_threshold_bytes" {
+  description = "Alarm when the image bucket's daily BucketSizeBytes (StandardStorage) exceeds this many bytes. null: no alarm."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.bucket_size_alarm_threshold_bytes == null || try(var.bucket_size_alarm_threshold_bytes > 0, false)
+    error_message = "bucket_size_alarm_threshold_bytes must be null or positive."
+  }
 }
 
 variable "oldest_message_alarm_threshold_seconds" {
