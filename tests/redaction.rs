@@ -110,7 +110,7 @@ fn scenario(
         ),
         (
             "invalid_url",
-            page_created("page-escape", &[bad_escape.clone()]),
+            page_created("page-escape", std::slice::from_ref(&bad_escape)),
         ),
         (
             "invalid_url",
