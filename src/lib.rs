@@ -8,7 +8,8 @@
 //! | [`config`] | raw flags/env → typed, validated settings ([`config::ConfigError`] → exit 2) |
 //! | [`message`] | the page.created schema and SNS envelope (pure) |
 //! | [`s3url`] | URL → [`s3url::ObjectRef`]; the location policy (pure) |
-//! | [`reason`] | dead-letter reasons |
+//! | [`reason`] | dead-letter reasons; [`reason::Rejection`] details are redacted, one line, ≤ 1 KiB |
+//! | [`redact`] | URLs and free text as shown in logs, details and `dlq peek`: no query, fragment or userinfo (pure) |
 //! | [`queue`] | the `Queue` seam; [`queue::sqs`] is the only `aws_sdk_sqs` user |
 //! | [`store`] | the `ObjectStore` seam; [`store::s3`] is the only `aws_sdk_s3` user |
 //! | [`aws`] | SDK config and error classification, shared by the two adapters |
@@ -34,6 +35,7 @@ pub mod message;
 pub mod publish;
 pub mod queue;
 pub mod reason;
+pub mod redact;
 pub mod retry;
 pub mod s3url;
 pub mod shutdown;

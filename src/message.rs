@@ -19,7 +19,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// At most this many images per message.
 pub const MAX_IMAGES: usize = 1000;
 /// `janitor.detail` is at most this many bytes (CONTRACT §4).
-pub const MAX_DETAIL_BYTES: usize = 1024;
+pub use crate::reason::MAX_DETAIL_BYTES;
 
 /// A valid page.created v1 message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,17 +275,9 @@ fn invalid(detail: impl Into<String>) -> Rejection {
     reject(Reason::InvalidMessage, detail)
 }
 
-/// A rejection whose detail is one line of at most [`MAX_DETAIL_BYTES`].
+/// A rejection: [`Rejection::new`] redacts the detail, then makes it one line of at most
+/// [`MAX_DETAIL_BYTES`].
 fn reject(reason: Reason, detail: impl Into<String>) -> Rejection {
-    let mut detail: String = detail.into().replace(['\n', '\r'], " ");
-    if detail.len() > MAX_DETAIL_BYTES {
-        let mut cut = MAX_DETAIL_BYTES - 3;
-        while !detail.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        detail.truncate(cut);
-        detail.push_str("...");
-    }
     Rejection::new(reason, detail)
 }
 

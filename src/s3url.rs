@@ -3,11 +3,17 @@
 //! URLs are split by hand on the raw string rather than with the `url` crate:
 //! `url` normalises `.`/`..` segments and re-encodes characters, which would
 //! hide exactly the keys we must refuse.
+//!
+//! Details quote URLs only through [`crate::redact`]: a presigned URL's query (its
+//! signature, credential and token) and any userinfo never reach a detail, even when the URL
+//! is malformed or cut at 200 characters.
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use percent_encoding::percent_decode_str;
+
+use crate::redact;
 
 /// The longest key S3 accepts, in bytes of UTF-8.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -51,7 +57,12 @@ pub struct S3Endpoint {
 impl S3Endpoint {
     /// `http(s)://HOST[:PORT][/]`; a path, query, fragment or userinfo is refused.
     pub fn parse(endpoint_url: &str) -> Result<S3Endpoint, String> {
-        let fail = |why: &str| format!("invalid S3 endpoint URL {}: {why}", quote(endpoint_url));
+        let fail = |why: &str| {
+            format!(
+                "invalid S3 endpoint URL {}: {why}",
+                quote(&redact::url(endpoint_url))
+            )
+        };
         let (scheme, rest) = split_scheme(endpoint_url).map_err(|e| fail(&e))?;
         let default_port = scheme
             .default_port()
@@ -88,7 +99,8 @@ impl fmt::Display for S3Endpoint {
 /// Parse one image URL into an object (CONTRACT §2). `Err` is one line of
 /// human detail naming the problem and quoting the URL (→ `invalid_url`).
 pub fn parse_url(url: &str, endpoint: Option<&S3Endpoint>) -> Result<ObjectRef, String> {
-    parse_unquoted(url, endpoint).map_err(|why| format!("{why}: {}", quote(url)))
+    // Redacted before `quote` cuts it: the cut never leaves part of a query behind.
+    parse_unquoted(url, endpoint).map_err(|why| format!("{why}: {}", quote(&redact::url(url))))
 }
 
 fn parse_unquoted(url: &str, endpoint: Option<&S3Endpoint>) -> Result<ObjectRef, String> {
@@ -193,7 +205,8 @@ impl LocationPolicy {
         if !obj.key.starts_with(&self.prefix) {
             return Err(format!(
                 "key {} in bucket {} does not start with JANITOR_PREFIX {}",
-                quote(&obj.key),
+                // An s3:// key is taken literally, so it may end in what was meant as a query.
+                quote(&redact::query(&obj.key)),
                 quote(&obj.bucket),
                 quote(&self.prefix)
             ));
@@ -262,7 +275,11 @@ fn split_scheme(url: &str) -> Result<(Scheme, &str), String> {
         "s3" => Scheme::S3,
         "http" => Scheme::Http,
         "https" => Scheme::Https,
-        _ => return Err(format!("unsupported scheme {}", quote(scheme))),
+        // What precedes "://" is only named when it cannot hold a query or userinfo.
+        _ if !scheme.contains(['@', '?', '#', '/']) => {
+            return Err(format!("unsupported scheme {}", quote(scheme)))
+        }
+        _ => return Err("not an s3://, https:// or http:// URL".to_string()),
     };
     Ok((scheme, rest))
 }
@@ -404,7 +421,7 @@ fn validate_bucket(bucket: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "invalid bucket name {} (3 to 63 of a-z 0-9 . -, starting and ending with a letter or digit)",
-            quote(bucket)
+            quote(&redact::url(bucket))
         ))
     }
 }
@@ -837,6 +854,68 @@ mod tests {
         ] {
             assert_eq!(validate_key(good), Ok(()), "{good:?}");
         }
+    }
+
+    #[test]
+    fn details_never_quote_a_query_or_userinfo() {
+        const SECRET: &str = "SecretTokenValue0123456789abcdef";
+        let q = format!("X-Amz-Credential=AKIA{SECRET}%2F20261126&X-Amz-Security-Token={SECRET}&X-Amz-Signature={SECRET}");
+        let endpoint = S3Endpoint::parse("http://127.0.0.1:4566").expect("endpoint");
+        let rows: Vec<(String, &str)> = vec![
+            (
+                format!("https://bkt.s3.amazonaws.com/k%zz.jpg?{q}"),
+                "invalid percent-encoding",
+            ),
+            (
+                format!("https://u:{SECRET}@bkt.s3.amazonaws.com/k.jpg?{q}"),
+                "userinfo",
+            ),
+            (format!("bkt.s3.amazonaws.com/k.jpg?{q}"), "not an s3://"),
+            (
+                format!("https://example.com/bkt/k.jpg?{q}"),
+                "neither an accepted AWS S3 host",
+            ),
+            (
+                format!("http://bkt.s3.amazonaws.com/k.jpg?{q}"),
+                "http:// is accepted only",
+            ),
+            (
+                format!("https://bkt.s3.amazonaws.com/k/../x.jpg#{q}"),
+                "path segment",
+            ),
+            (
+                format!("s3://u:{SECRET}@bkt/k.jpg"),
+                "invalid bucket name \"<redacted>@bkt\"",
+            ),
+            (
+                format!("s3://bkt?{q}/k.jpg"),
+                "invalid bucket name \"bkt?<redacted>\"",
+            ),
+            (format!("u@h?{q}://bkt/k"), "not an s3://"),
+            // quote() cuts at 200 characters: redacted first, the cut cannot land in the query.
+            (
+                format!("https://bkt.s3.amazonaws.com/{}%zz?{q}", "k".repeat(150)),
+                "%zz?<redacted>",
+            ),
+            (
+                format!("https://bkt.s3.amazonaws.com/{}%zz?{q}", "k".repeat(190)),
+                "...",
+            ),
+        ];
+        for (url, frag) in &rows {
+            let err = parse_url(url, Some(&endpoint)).expect_err(url);
+            assert!(err.contains(frag), "{url}: {err:?} lacks {frag:?}");
+            assert!(!err.contains(SECRET), "{url}: {err:?}");
+        }
+        // An s3:// key is literal: a '?' in it is kept for deletion, hidden in details.
+        let obj = parse_url(&format!("s3://bkt/other/x.jpg?{q}"), None).expect("valid");
+        assert!(obj.key.contains(SECRET));
+        let policy = LocationPolicy::new(["bkt".to_string()], "keep-images/");
+        let err = policy.check(&obj).expect_err("outside the prefix");
+        assert!(err.contains("\"other/x.jpg?<redacted>\""), "{err}");
+        let err = S3Endpoint::parse(&format!("http://u:{SECRET}@localhost:4566/?{q}"))
+            .expect_err("userinfo");
+        assert!(!err.contains(SECRET), "{err}");
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! How DLQ messages and results are shown: a fixed-width table, JSON lines, the summary line.
 //! Pure string building, no I/O. Everything shown comes from producers we do not control, so
-//! control characters are neutralised before they reach a terminal.
+//! control characters are neutralised before they reach a terminal, and URLs are redacted
+//! ([`crate::redact`]): a presigned URL's signature and token, or userinfo, in an image URL,
+//! a detail (one written by an older janitor may still hold them) or the body never reach the
+//! output. The DLQ itself keeps the exact body, and `dlq replay` sends it unchanged.
 
 use serde_json::{json, Map, Value};
 
 use super::DlqMessage;
 use crate::queue::{Attributes, Depth};
+use crate::redact;
 
 /// How many image URLs peek shows per message.
 pub const FIRST_IMAGES: usize = 3;
@@ -29,20 +33,27 @@ pub fn depth_json(d: &Depth) -> String {
     .to_string()
 }
 
-/// One message as one JSON line: the fields of the table plus the raw body and the original
-/// (non-`janitor.*`) attributes.
+/// One message as one JSON line: the fields of the table plus the body and the original
+/// (non-`janitor.*`) attributes. URLs are redacted everywhere, the body included (every other
+/// byte of it kept, so a JSON body is still JSON).
 pub fn message_json(m: &DlqMessage) -> String {
+    let image_urls: Vec<_> = m
+        .image_urls
+        .iter()
+        .take(FIRST_IMAGES)
+        .map(|u| redact::url(u))
+        .collect();
     json!({
         "kind": "message",
         "message_id": m.message_id,
         "reason": m.reason,
-        "detail": m.detail,
+        "detail": m.detail.as_deref().map(redact::text),
         "attempts": m.attempts,
         "failed_at": m.failed_at,
         "page_id": m.page_id,
-        "image_urls": m.image_urls.iter().take(FIRST_IMAGES).collect::<Vec<_>>(),
+        "image_urls": image_urls,
         "image_count": m.image_urls.len(),
-        "body": m.body,
+        "body": redact::text(&m.body),
         "attributes": attributes_json(&m.original_attributes),
     })
     .to_string()
@@ -55,7 +66,7 @@ fn attributes_json(attrs: &Attributes) -> Value {
             let mut v = Map::new();
             v.insert("data_type".into(), a.data_type.clone().into());
             if let Some(s) = &a.string_value {
-                v.insert("string_value".into(), s.clone().into());
+                v.insert("string_value".into(), redact::text(s).into());
             }
             if let Some(b) = &a.binary_value {
                 let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -84,12 +95,12 @@ pub fn table(messages: &[DlqMessage]) -> String {
     for m in messages {
         let images = match m.image_urls.as_slice() {
             [] => "-".to_string(),
-            [one] => one.clone(),
+            [one] => redact::url(one).into_owned(),
             [first, rest @ ..] => {
                 // Keep the count visible when the URL is cut.
                 let more = format!(" (+{})", rest.len());
                 let room = COLUMNS[5].1.saturating_sub(more.chars().count());
-                format!("{}{more}", fit(&clean(first), room))
+                format!("{}{more}", fit(&clean(&redact::url(first)), room))
             }
         };
         let cells = vec![
@@ -99,7 +110,7 @@ pub fn table(messages: &[DlqMessage]) -> String {
             or_dash(m.failed_at.as_deref()),
             or_dash(m.page_id.as_deref()),
             images,
-            or_dash(m.detail.as_deref()),
+            or_dash(m.detail.as_deref().map(redact::text).as_deref()),
         ];
         lines.push(row(&cells));
     }
@@ -254,6 +265,66 @@ mod tests {
         );
         assert!(lines[1].contains("AccessDenied on keep-images/a.jpg"));
         assert!(!t.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn urls_are_redacted_in_json_and_table() {
+        const SECRET: &str = "TokenAndSignature0123456789";
+        let url = format!(
+            "https://b.s3.amazonaws.com/k.jpg?X-Amz-Security-Token={SECRET}&X-Amz-Signature={SECRET}"
+        );
+        let inner = format!(
+            r#"{{"type":"page.created","version":1,"images":[{{"s3_url":"{url}"}},{{"s3_url":"https://u:{SECRET}@b.s3.amazonaws.com/x"}}]}}"#
+        );
+        let body = serde_json::json!({"Type": "Notification", "Message": inner}).to_string();
+        let mut m = sample();
+        m.image_urls = vec![
+            url.clone(),
+            format!("https://u:{SECRET}@b.s3.amazonaws.com/x"),
+        ];
+        // A detail written before details were redacted.
+        m.detail = Some(format!("images[0]: invalid: \"{url}\""));
+        m.body = body.clone();
+        m.original_attributes
+            .insert("source".into(), Attribute::string(url.as_str()));
+        let line = message_json(&m);
+        assert!(!line.contains(SECRET), "{line}");
+        let v: Value = serde_json::from_str(&line).expect("json");
+        assert_eq!(
+            v["image_urls"][0],
+            "https://b.s3.amazonaws.com/k.jpg?<redacted>"
+        );
+        assert_eq!(
+            v["image_urls"][1],
+            "https://<redacted>@b.s3.amazonaws.com/x"
+        );
+        assert_eq!(v["image_count"], 2);
+        assert_eq!(
+            v["detail"],
+            "images[0]: invalid: \"https://b.s3.amazonaws.com/k.jpg?<redacted>\""
+        );
+        assert_eq!(
+            v["attributes"]["source"]["string_value"],
+            "https://b.s3.amazonaws.com/k.jpg?<redacted>"
+        );
+        // The body is shown redacted, still JSON (and its Message too), everything else kept.
+        let shown = v["body"].as_str().expect("body");
+        let outer: Value = serde_json::from_str(shown).expect("body is JSON");
+        assert_eq!(outer["Type"], "Notification");
+        let inner: Value =
+            serde_json::from_str(outer["Message"].as_str().expect("Message")).expect("inner JSON");
+        assert_eq!(
+            inner["images"][0]["s3_url"],
+            "https://b.s3.amazonaws.com/k.jpg?<redacted>"
+        );
+        assert!(m.body.contains(SECRET), "the message itself is untouched");
+
+        let t = table(&[m]);
+        assert!(!t.contains(SECRET), "{t}");
+        assert!(
+            t.contains("https://b.s3.amazonaws.com/k.jpg?<redacted> (+1)"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! Operational events: one struct per event, whose `emit()` writes the log line and updates the
 //! metrics. Business code calls `emit`, never `metrics::counter!` directly. Labels stay bounded:
-//! keys, URLs, page ids and message ids go to logs, never to labels.
+//! keys, URLs, page ids and message ids go to logs, never to labels. A URL or a detail that
+//! may quote one goes through [`crate::redact`] here, whoever built it: no query string,
+//! fragment or userinfo (a presigned URL's signature and token) reaches a log line.
 
 use std::time::{Duration, SystemTime};
 
 use super::audit_enabled;
 use super::metrics as m;
 use crate::reason::Reason;
+use crate::redact;
 use crate::retry::ErrorClass;
 
 /// Where a deletion came from (`source` label).
@@ -86,11 +89,14 @@ pub struct MessageDeadLettered<'a> {
 
 impl MessageDeadLettered<'_> {
     pub fn emit(&self) {
+        // Already redacted when it came from a `Rejection`; cheap and idempotent either way.
+        let detail = redact::text(self.detail);
+        let detail: &str = &detail;
         tracing::warn!(
             message_id = self.message_id,
             page_id = self.page_id,
             reason = self.reason.as_str(),
-            detail = self.detail,
+            detail,
             attempts = self.attempts,
             "message dead-lettered"
         );
@@ -102,7 +108,7 @@ impl MessageDeadLettered<'_> {
                 message_id = self.message_id,
                 page_id = self.page_id,
                 reason = self.reason.as_str(),
-                detail = self.detail,
+                detail,
             );
         }
         metrics::counter!(m::MESSAGES_DEAD_LETTERED, "reason" => self.reason.as_str()).increment(1);
@@ -340,8 +346,8 @@ pub struct DlqReplayFinished<'a> {
 impl DlqReplayFinished<'_> {
     pub fn emit(&self) {
         tracing::info!(
-            dlq = self.dlq,
-            target = self.target,
+            dlq = %redact::url(self.dlq),
+            target = %redact::url(self.target),
             replayed = self.replayed,
             skipped = self.skipped,
             would_replay = self.would_replay,

@@ -31,6 +31,12 @@ pub fn audit_enabled() -> bool {
 /// Safe to call more than once (later calls do nothing).
 pub fn init_tracing(format: LogFormat) {
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let rust_log = std::env::var("RUST_LOG").unwrap_or_default();
+    for directive in sdk_wire_caps(&rust_log) {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     if audit_enabled() {
         // The audit trail does not depend on RUST_LOG: it is a record, not a diagnostic.
         if let Ok(directive) = "janitor::audit=info".parse() {
@@ -49,4 +55,75 @@ pub fn init_tracing(format: LogFormat) {
             .try_init(),
         LogFormat::Text => builder.with_target(true).try_init(),
     };
+}
+
+/// The AWS SDK logs whole HTTP requests and responses at trace level: SQS message bodies (so
+/// presigned URLs with their signatures and tokens) and the DLQ copies sent. A broad trace
+/// directive (`RUST_LOG=trace`, `aws=trace`) gets these caps to debug; only a directive that
+/// names an `aws_smithy…` target itself turns the wire logs on.
+fn sdk_wire_caps(rust_log: &str) -> Vec<&'static str> {
+    let directives: Vec<(&str, &str)> = rust_log
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| match d.rsplit_once('=') {
+            Some((target, level)) => (target.split('[').next().unwrap_or(""), level),
+            None if d.contains('[') => (d.split('[').next().unwrap_or(""), "trace"),
+            None if is_level(d) => ("", d),
+            None => (d, "trace"),
+        })
+        .collect();
+    let named = directives.iter().any(|(t, _)| t.starts_with("aws_smithy"));
+    let broad_trace = directives.iter().any(|(t, level)| {
+        "aws_smithy".starts_with(t) && (level.eq_ignore_ascii_case("trace") || *level == "5")
+    });
+    if broad_trace && !named {
+        vec![
+            "aws_smithy_runtime=debug",
+            "aws_smithy_runtime_api=debug",
+            "aws_smithy_http_client=debug",
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
+fn is_level(s: &str) -> bool {
+    ["trace", "debug", "info", "warn", "error", "off"]
+        .iter()
+        .any(|l| s.eq_ignore_ascii_case(l))
+        || matches!(s, "0" | "1" | "2" | "3" | "4" | "5")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sdk_wire_caps;
+
+    #[test]
+    fn broad_trace_caps_the_sdk_wire_logs() {
+        for capped in [
+            "trace",
+            "TRACE",
+            "5",
+            "info,trace",
+            "aws=trace",
+            "debug,aws_=trace",
+            "=trace",
+        ] {
+            assert_eq!(sdk_wire_caps(capped).len(), 3, "{capped:?}");
+        }
+        for open in [
+            "",
+            "info",
+            "debug",
+            "info,image_janitor=trace",
+            "aws_sdk_sqs=trace",
+            "trace,aws_smithy_runtime=trace",
+            "trace,aws_smithy_runtime::client::orchestrator=trace",
+            "image_janitor[message]=trace",
+            "aws_smithy_runtime",
+        ] {
+            assert!(sdk_wire_caps(open).is_empty(), "{open:?}");
+        }
+    }
 }
