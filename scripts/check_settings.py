@@ -443,7 +443,8 @@ def metric_names(expr: str) -> set[str]:
 
 def startup_metrics() -> set[str]:
     """Metric names src/telemetry/metrics.rs creates before any event: the constants and
-    literals used in zero_init() and init_run(), plus PREFIX_GAUGES."""
+    literals used in zero_init() and init_run(), plus PREFIX_GAUGES (directly or through
+    zero_init_prefix)."""
     src = METRICS_RS.read_text(encoding="utf-8")
     consts = dict(re.findall(r'pub const ([A-Z_]+): &str = "([a-z0-9_]+)";', src))
     names: set[str] = set()
@@ -458,7 +459,7 @@ def startup_metrics() -> set[str]:
                 problem(f"{METRICS_RS.relative_to(ROOT)}: {fn} uses unknown constant {const}")
             else:
                 names.add(consts[const])
-        if "PREFIX_GAUGES" in body:
+        if "PREFIX_GAUGES" in body or "zero_init_prefix(" in body:
             g = re.search(r"PREFIX_GAUGES: &\[&str\] = &\[(.*?)\];", src, re.S)
             names |= set(re.findall(r'"([a-z0-9_]+)"', g.group(1) if g else ""))
     return names

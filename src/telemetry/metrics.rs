@@ -62,12 +62,13 @@ pub const AWS_OPERATIONS: &[(&str, &[&str])] = &[
 
 /// The per-bucket prefix gauges each sweep sets (issue 17), zero-initialised per configured
 /// bucket. A `janitor_prefix_scan_timestamp_seconds` of 0 means "no sweep yet".
+/// (Spelled out: scripts/check_settings.py reads the names from this file.)
 pub const PREFIX_GAUGES: &[&str] = &[
-    PREFIX_OBJECTS,
-    PREFIX_BYTES,
-    PREFIX_OLDEST_AGE,
-    PREFIX_STALE_REMAINING,
-    PREFIX_SCAN_TIMESTAMP,
+    "janitor_prefix_objects",
+    "janitor_prefix_bytes",
+    "janitor_prefix_oldest_object_age_seconds",
+    "janitor_prefix_stale_objects_remaining",
+    "janitor_prefix_scan_timestamp_seconds",
 ];
 
 const LATENCY_BUCKETS: &[f64] = &[
