@@ -351,3 +351,44 @@ async fn listing_needs_the_prefix_and_a_missing_key_is_403_without_list_bucket()
         .await
         .expect("present lease is readable");
 }
+
+/// Issue 10 item 1: under the shipped IAM a read of the missing lease is 403, so `sweep` must
+/// take the lease without one, on the first run and on every later run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_under_the_shipped_policy_takes_the_lease_first_and_later_runs() {
+    let env = Env::fresh("strict-lease").await;
+    let lease = common::faultproxy::strict::policy::LEASE_KEY;
+    env.put(&env.bucket, &format!("{}young.jpg", env.prefix))
+        .await;
+    for run in ["first", "later"] {
+        let mut cmd = env.janitor();
+        cmd.args(["sweep", "--max-age", "1h"]);
+        let (code, out, err) = env.run_cmd(cmd);
+        assert_eq!(code, 0, "{run} run: {err}");
+        assert_eq!(
+            out.lines().last(),
+            Some("swept 0 objects (scanned 1)"),
+            "{run}: {out}"
+        );
+        let body = env
+            .s3
+            .get_object()
+            .bucket(&env.bucket)
+            .key(lease)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{run} run left no lease: {e:?}"))
+            .body
+            .collect()
+            .await
+            .expect("lease body")
+            .into_bytes();
+        let lease: serde_json::Value = serde_json::from_slice(&body).expect("lease json");
+        assert!(lease["last_completed_at"].is_string(), "{run}: {lease}");
+    }
+    let denied = env.strict.strict_denials();
+    assert!(
+        denied.is_empty(),
+        "nothing refused (the old code read the missing lease: 403): {denied:?}"
+    );
+}

@@ -31,12 +31,14 @@ pub struct Scanner<'a> {
     queue: &'a dyn Queue,
     /// Visibility timeout of every receive: how long a message is held.
     hold: Duration,
-    /// Stop once no new message has arrived for this long.
+    /// Stop once a receive call has waited this long without anything new. Counted from the
+    /// start of each `next_new`, not from the last new message: the caller's work between calls
+    /// (sending, deleting, pacing) is not idleness, and counting it ended a slow replay early.
     idle: Duration,
     seen: HashSet<String>,
     /// Received and not deleted: message id → latest receipt.
     held: HashMap<String, Receipt>,
-    last_new: Instant,
+    waiting_since: Instant,
 }
 
 impl<'a> Scanner<'a> {
@@ -47,7 +49,7 @@ impl<'a> Scanner<'a> {
             idle,
             seen: HashSet::new(),
             held: HashMap::new(),
-            last_new: Instant::now(),
+            waiting_since: Instant::now(),
         }
     }
 
@@ -56,8 +58,9 @@ impl<'a> Scanner<'a> {
     /// back (their hold expired) are held again with their new receipt and not returned.
     pub async fn next_new(&mut self, max: usize) -> Result<Option<Vec<Received>>, AwsError> {
         let max = u8::try_from(max.clamp(1, BATCH)).unwrap_or(10);
+        self.waiting_since = Instant::now();
         loop {
-            let left = self.idle.saturating_sub(self.last_new.elapsed());
+            let left = self.idle.saturating_sub(self.waiting_since.elapsed());
             if left.is_zero() {
                 return Ok(None);
             }
@@ -76,7 +79,6 @@ impl<'a> Scanner<'a> {
                 }
             }
             if !fresh.is_empty() {
-                self.last_new = Instant::now();
                 return Ok(Some(fresh));
             }
         }
@@ -133,4 +135,26 @@ pub fn short_retry() -> backon::ExponentialBuilder {
         .with_max_delay(Duration::from_secs(2))
         .with_max_times(3)
         .with_jitter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::FakeQueue;
+
+    /// Slow work between receives (a loaded proxy, a paced replay) is not idleness.
+    #[tokio::test(start_paused = true)]
+    async fn time_spent_between_calls_does_not_count_as_idle() {
+        let q = FakeQueue::new("dlq");
+        for i in 0..25 {
+            q.push(&format!("m{i}"), Default::default());
+        }
+        let mut scanner = Scanner::new(&q, Duration::from_secs(30), Duration::from_secs(1));
+        let mut got = 0;
+        while let Some(batch) = scanner.next_new(10).await.expect("receive") {
+            got += batch.len();
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        assert_eq!(got, 25);
+    }
 }

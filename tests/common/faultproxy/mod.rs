@@ -143,6 +143,8 @@ impl FaultProxy {
 
     /// A proxy in AWS-strict mode (see the module docs) with these identities.
     pub fn strict(upstream: &str, policy: StrictPolicy) -> FaultProxy {
+        // Start (or fail to start, loudly, in the test's own thread) the IAM evaluator now.
+        strict::evaluator::shared();
         let proxy = FaultProxy::start(upstream);
         proxy.set_policy(policy);
         proxy
