@@ -103,7 +103,7 @@ fn scenario(
                     s.presigned(&format!("https://{b}.s3.amazonaws.com/{p}{good}/a.jpg")),
                     format!(
                         "{}#fragment",
-                        s.presigned(&format!("{}/{b}/{p}{good}/b%20c.jpg", common::moto()))
+                        s.presigned(&format!("{}/{b}/{p}{good}/b%20c.jpg", env.endpoint()))
                     ),
                 ],
             ),
@@ -172,7 +172,20 @@ fn scenario(
 }
 
 fn janitor(env: &Env, s: &Secrets, ghost: &str) -> std::process::Command {
-    let mut cmd = env.janitor();
+    with_secrets(env.janitor(), env, s, ghost)
+}
+
+/// The `dlq` commands run as the operator role (the worker may not consume the DLQ).
+fn operator(env: &Env, s: &Secrets, ghost: &str) -> std::process::Command {
+    with_secrets(env.operator(), env, s, ghost)
+}
+
+fn with_secrets(
+    mut cmd: std::process::Command,
+    env: &Env,
+    s: &Secrets,
+    ghost: &str,
+) -> std::process::Command {
     cmd.env("JANITOR_BUCKETS", format!("{},{ghost}", env.bucket))
         .env("JANITOR_AUDIT", "on")
         .env("AWS_SECRET_ACCESS_KEY", &s.aws_secret_key)
@@ -274,7 +287,7 @@ async fn presigned_urls_never_reach_logs_details_or_dlq_output() {
     assert!(json_log.contains("<redacted>@"));
 
     // 2. `dlq peek`, JSON and table: leaves the messages in place.
-    let mut cmd = janitor(&env, &s, &ghost);
+    let mut cmd = operator(&env, &s, &ghost);
     cmd.args(["dlq", "peek", "--json", "--max", "50"]);
     let (code, stdout, stderr) = env.run_cmd(cmd);
     assert_eq!(code, 0, "{stderr}");
@@ -297,7 +310,7 @@ async fn presigned_urls_never_reach_logs_details_or_dlq_output() {
         assert!(body.contains("<redacted>"), "{body}");
         serde_json::from_str::<serde_json::Value>(body).expect("the shown body is still JSON");
     }
-    let mut cmd = janitor(&env, &s, &ghost);
+    let mut cmd = operator(&env, &s, &ghost);
     cmd.args(["dlq", "peek", "--max", "50"]);
     let (code, table, stderr) = env.run_cmd(cmd);
     assert_eq!(code, 0, "{stderr}");
@@ -308,7 +321,7 @@ async fn presigned_urls_never_reach_logs_details_or_dlq_output() {
     }
 
     // 3. `dlq replay` moves them back, then a text-format daemon dead-letters them again.
-    let mut cmd = janitor(&env, &s, &ghost);
+    let mut cmd = operator(&env, &s, &ghost);
     cmd.args(["dlq", "replay", "--idle-timeout", "1s"]);
     let (code, stdout, stderr) = env.run_cmd(cmd);
     assert_eq!(code, 0, "{stderr}");
