@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The project's one test command (README; CI runs exactly this via .ci/run).
 # Installs and starts everything the tests need on a fresh machine: the pinned moto emulator
-# in a project-local venv, started on a free 127.0.0.1 port; then format and lint checks, unit
-# and integration tests, and the offline infrastructure/supply-chain checks.
+# in a project-local venv, started on a free 127.0.0.1 port, and the pinned IAM evaluator the
+# AWS-strict proxy uses (tests/iam-sim, npm ci); then format and lint checks, unit and
+# integration tests (strict mode is the harness's default), and the offline
+# infrastructure/supply-chain checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,9 @@ eval "$(scripts/moto.sh start)"
 trap 'scripts/moto.sh stop "$MOTO_PID"' EXIT
 echo "moto at $MOTO_ENDPOINT"
 export MOTO_ENDPOINT
+
+section "IAM evaluator for the AWS-strict proxy (node, tests/iam-sim)"
+scripts/setup-iam-sim.sh
 
 section "cargo fmt --check"
 cargo fmt --all -- --check

@@ -73,7 +73,7 @@ fn last_line(stdout: &str) -> &str {
 }
 
 fn replay(env: &Env, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = env.janitor();
+    let mut cmd = env.operator();
     cmd.args(["dlq", "replay", "--idle-timeout", "1s"])
         .args(args);
     env.run_cmd(cmd)
@@ -91,7 +91,7 @@ async fn peek_leaves_messages_in_place_and_json_lines_carry_the_reasons() {
     assert_eq!(env.depth(&env.dlq_url).await, (5, 0));
 
     // Buckets and prefix are not needed by the dlq commands.
-    let mut cmd = env.janitor();
+    let mut cmd = env.operator();
     cmd.env_remove("JANITOR_BUCKETS")
         .env_remove("JANITOR_PREFIX");
     cmd.args(["dlq", "peek", "--json"]);
@@ -134,7 +134,7 @@ async fn peek_leaves_messages_in_place_and_json_lines_carry_the_reasons() {
     // Every message is visible again as soon as peek has exited.
     assert_eq!(env.depth(&env.dlq_url).await, (5, 0));
 
-    let mut cmd = env.janitor();
+    let mut cmd = env.operator();
     cmd.args(["dlq", "peek", "--max", "2"]);
     let (code, stdout, stderr) = env.run_cmd(cmd);
     assert_eq!(code, 0, "stderr: {stderr}");
@@ -231,7 +231,7 @@ async fn sigkill_mid_replay_then_rerun_loses_nothing() {
     let env = Env::fresh("dlq-kill").await;
     let all = bodies("k", 150);
     seed(&env, &all, "delete_rejected").await;
-    let mut cmd = env.janitor();
+    let mut cmd = env.operator();
     cmd.args([
         "dlq",
         "replay",
@@ -261,7 +261,7 @@ async fn sigkill_mid_replay_then_rerun_loses_nothing() {
 
     // Messages the killed run held come back after its 3 s visibility timeout; the rerun's
     // idle timeout outlasts that.
-    let mut cmd = env.janitor();
+    let mut cmd = env.operator();
     cmd.args(["dlq", "replay", "--idle-timeout", "6s"]);
     let (code, stdout, stderr) = env.run_cmd(cmd);
     assert_eq!(code, 0, "stderr: {stderr}");
@@ -303,20 +303,22 @@ async fn bad_flags_exit_2_and_unreachable_queues_exit_1() {
         .expect("queue")
         .queue_url
         .expect("url");
-    let mut cmd = env.janitor();
+    // Straight to moto: the lonely queue is outside this deployment's policies, and what is
+    // tested here is configuration handling (which DLQ), not IAM.
+    let mut cmd = env.janitor_direct();
     cmd.env("JANITOR_QUEUE_URL", &lonely).args(["dlq", "peek"]);
     let (code, _, stderr) = env.run_cmd(cmd);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("JANITOR_DLQ_URL"), "{stderr}");
     // ... which JANITOR_DLQ_URL fixes.
-    let mut cmd = env.janitor();
+    let mut cmd = env.janitor_direct();
     cmd.env("JANITOR_QUEUE_URL", &lonely)
         .env("JANITOR_DLQ_URL", &env.dlq_url)
         .args(["dlq", "peek"]);
     let (code, _, stderr) = env.run_cmd(cmd);
     assert_eq!(code, 0, "{stderr}");
 
-    let mut cmd = env.janitor();
+    let mut cmd = env.operator();
     cmd.env("JANITOR_QUEUE_URL", format!("{}-missing", env.queue_url))
         .args(["dlq", "replay", "--idle-timeout", "1s"]);
     let (code, stdout, stderr) = env.run_cmd(cmd);

@@ -81,6 +81,7 @@ async fn a_replica_killed_holding_the_lease_is_taken_over_after_expiry() {
         (other.clone(), env.bucket.clone())
     };
     let buckets = format!("{},{other}", env.bucket);
+    env.allow_bucket(&other);
     let p = env.prefix.clone();
     let stale_first = keys(&p, "one", 150);
     let stale_second = keys(&p, "two", 250);
@@ -90,8 +91,9 @@ async fn a_replica_killed_holding_the_lease_is_taken_over_after_expiry() {
     // Stale by then (plus a margin for LastModified's second granularity).
     tokio::time::sleep(MAX_AGE + Duration::from_millis(1500)).await;
 
-    // Replica A: slow listings (through the proxy), so it holds the lease for seconds.
-    let proxy = FaultProxy::start(common::moto());
+    // Replica A: slow listings (a latency proxy in front of the strict one), so it holds the
+    // lease for seconds.
+    let proxy = FaultProxy::start(env.endpoint());
     proxy.add(Rule::s3(Fault::Latency(LIST_LATENCY)).operation("ListObjectsV2"));
     let mut a_cmd = replica(&env, &buckets, "replica-a");
     a_cmd.env("AWS_ENDPOINT_URL", proxy.url());
@@ -136,7 +138,7 @@ async fn a_replica_killed_holding_the_lease_is_taken_over_after_expiry() {
     env.put(&first, &fresh[0]).await;
     env.put(&second, &fresh[1]).await;
 
-    // Replica B, straight to moto: skips while A's lease is live, then takes over.
+    // Replica B, through the strict proxy only: skips while A's lease is live, then takes over.
     let b = Daemon::start(replica(&env, &buckets, "replica-b"));
     eventually(
         Duration::from_secs(15),

@@ -36,6 +36,8 @@ struct State {
     lifecycle: HashMap<String, Vec<LifecycleRule>>,
     /// GetBucketLifecycleConfiguration is refused (AccessDenied).
     deny_lifecycle: bool,
+    /// GetObject of a missing key is AccessDenied (S3 under an IAM without unconditioned ListBucket).
+    deny_missing_reads: bool,
 }
 
 #[derive(Clone, Default)]
@@ -141,6 +143,12 @@ impl FakeStore {
     /// Every (bucket, key) stored, in order.
     pub fn keys(&self) -> Vec<(String, String)> {
         self.lock().objects.keys().cloned().collect()
+    }
+
+    /// Answer a GetObject of a missing key with AccessDenied, as S3 does to a caller without
+    /// `s3:ListBucket` on the bucket for requests without an `s3:prefix` (the shipped IAM).
+    pub fn deny_missing_reads(&self) {
+        self.lock().deny_missing_reads = true;
     }
 
     /// Every DeleteObjects call takes this long (tokio time).
@@ -251,12 +259,17 @@ impl ObjectStore for FakeStore {
 
     async fn get_versioned(&self, bucket: &str, key: &str) -> Result<Option<Versioned>, AwsError> {
         let s = self.lock();
-        Ok(s.objects
+        let found = s
+            .objects
             .get(&(bucket.to_string(), key.to_string()))
             .map(|(_, body, etag)| Versioned {
                 body: body.clone(),
                 etag: etag.clone(),
-            }))
+            });
+        if found.is_none() && s.deny_missing_reads {
+            return Err(permanent("s3", "GetObject", "AccessDenied"));
+        }
+        Ok(found)
     }
 
     async fn put_conditional(

@@ -2,7 +2,11 @@
 //! many replicas sweep once per interval between them rather than once each.
 //!
 //! Protocol (all writes conditional, so two replicas can never both believe they hold it):
-//! - absent → create with `If-None-Match: *`;
+//! - always try to create it first, with `If-None-Match: *`; only a 412 (it exists) leads to a
+//!   read. Never read first: S3 answers a GetObject of a *missing* key with 404 only to a caller
+//!   that may list the bucket without a prefix condition; the shipped IAM grants ListBucket only
+//!   under `s3:prefix`, so on a fresh bucket that read is a 403 AccessDenied and the sweeper
+//!   would never run (issue 10, item 1). The cost: one extra PutObject (412) per later sweep;
 //! - present, expired (or our own), and no sweep completed within `min_gap` → take over with
 //!   `If-Match: <etag we read>`; otherwise skip;
 //! - while sweeping, renew (`If-Match`) every `renew_every`, pushing `expires_at` to now + `ttl`;
@@ -218,59 +222,84 @@ pub async fn acquire(
     min_gap: Option<Duration>,
     clock: Clock,
 ) -> Result<Acquired, LeaseError> {
+    let now = clock.now();
+    let fresh = LeaseState {
+        holder: holder.to_owned(),
+        expires_at: now + timing.ttl,
+        last_completed_at: None,
+    };
+    // Create first (`If-None-Match: *`): reading a missing key is AccessDenied under the shipped
+    // IAM (see the module docs). A 412 means it exists: read it and decide.
+    match put(store, loc, &fresh, None).await? {
+        CondPut::Written(etag) => return Ok(held(loc, etag, fresh, timing, clock)),
+        CondPut::PreconditionFailed => {}
+    }
     let current = with_retry(|| store.get_versioned(&loc.bucket, &loc.key))
         .await
         .map_err(|e| store_err(loc, e))?;
-    let now = clock.now();
-    let (if_match, last_completed_at) = match current {
-        None => (None, None),
-        Some(v) => {
-            let state = LeaseState::decode(&v.body);
-            if state.is_none() {
-                tracing::warn!(bucket = %loc.bucket, key = %loc.key, "sweeper lease body unreadable; taking it over");
-            }
-            if let Some(s) = &state {
-                if s.holder != holder {
-                    if let Ok(left) = s.expires_at.duration_since(now) {
-                        if !left.is_zero() {
-                            return Ok(Acquired::Skipped(Skip::HeldBy {
-                                holder: s.holder.clone(),
-                                expires_in: left,
-                            }));
-                        }
-                    }
-                }
-                if let (Some(gap), Some(done)) = (min_gap, s.last_completed_at) {
-                    let ago = now.duration_since(done).unwrap_or(Duration::ZERO);
-                    if ago < gap {
-                        return Ok(Acquired::Skipped(Skip::RecentlyCompleted { ago }));
-                    }
+    let Some(v) = current else {
+        // Released by deletion between our create and our read: someone else is at it.
+        return Ok(Acquired::Skipped(Skip::Contended));
+    };
+    let state = LeaseState::decode(&v.body);
+    if state.is_none() {
+        tracing::warn!(bucket = %loc.bucket, key = %loc.key, "sweeper lease body unreadable; taking it over");
+    }
+    if let Some(s) = &state {
+        if s.holder != holder {
+            if let Ok(left) = s.expires_at.duration_since(now) {
+                if !left.is_zero() {
+                    return Ok(Acquired::Skipped(Skip::HeldBy {
+                        holder: s.holder.clone(),
+                        expires_in: left,
+                    }));
                 }
             }
-            (Some(v.etag), state.and_then(|s| s.last_completed_at))
         }
+        if let (Some(gap), Some(done)) = (min_gap, s.last_completed_at) {
+            let ago = now.duration_since(done).unwrap_or(Duration::ZERO);
+            if ago < gap {
+                return Ok(Acquired::Skipped(Skip::RecentlyCompleted { ago }));
+            }
+        }
+    }
+    let next = LeaseState {
+        last_completed_at: state.and_then(|s| s.last_completed_at),
+        ..fresh
     };
-    let state = LeaseState {
-        holder: holder.to_owned(),
-        expires_at: now + timing.ttl,
-        last_completed_at,
-    };
-    let body = state.encode();
-    let written = with_retry(|| {
-        store.put_conditional(&loc.bucket, &loc.key, body.clone(), if_match.as_deref())
-    })
-    .await
-    .map_err(|e| store_err(loc, e))?;
-    match written {
-        CondPut::Written(etag) => Ok(Acquired::Held(Lease {
-            loc: loc.clone(),
-            etag,
-            state,
-            timing,
-            clock,
-        })),
+    match put(store, loc, &next, Some(&v.etag)).await? {
+        CondPut::Written(etag) => Ok(held(loc, etag, next, timing, clock)),
         CondPut::PreconditionFailed => Ok(Acquired::Skipped(Skip::Contended)),
     }
+}
+
+/// A conditional write of the lease, transient errors retried.
+async fn put(
+    store: &dyn ObjectStore,
+    loc: &LeaseLocation,
+    state: &LeaseState,
+    if_match: Option<&str>,
+) -> Result<CondPut, LeaseError> {
+    let body = state.encode();
+    with_retry(|| store.put_conditional(&loc.bucket, &loc.key, body.clone(), if_match))
+        .await
+        .map_err(|e| store_err(loc, e))
+}
+
+fn held(
+    loc: &LeaseLocation,
+    etag: String,
+    state: LeaseState,
+    timing: LeaseTiming,
+    clock: Clock,
+) -> Acquired {
+    Acquired::Held(Lease {
+        loc: loc.clone(),
+        etag,
+        state,
+        timing,
+        clock,
+    })
 }
 
 impl Lease {
@@ -361,6 +390,57 @@ impl Lease {
                 Some(d) => tokio::time::sleep(d).await,
                 None => return Err(store_err(&self.loc, err)),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::FakeStore;
+
+    fn loc() -> LeaseLocation {
+        LeaseLocation {
+            bucket: "b-one".into(),
+            key: "image-janitor/sweeper.lease".into(),
+        }
+    }
+
+    fn clock() -> Clock {
+        Clock::following_tokio(SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000))
+    }
+
+    /// Under the shipped IAM (no unconditioned ListBucket) S3 answers a read of the missing lease
+    /// with 403: the first run must create it without reading, and later runs (412 → read →
+    /// takeover) must work too.
+    #[tokio::test(start_paused = true)]
+    async fn first_and_later_runs_work_when_reading_a_missing_key_is_denied() {
+        let store = FakeStore::new(&["b-one"]);
+        store.deny_missing_reads();
+        let (loc, clock, timing) = (loc(), clock(), LeaseTiming::default());
+        let a = match acquire(&store, &loc, "a", timing, None, clock).await {
+            Ok(Acquired::Held(a)) => a,
+            other => panic!("a should create the lease on a fresh bucket: {other:?}"),
+        };
+        assert!(store.exists("b-one", &loc.key));
+        a.release(&store, true).await.expect("release");
+
+        // Held-by and min-gap decisions still come from the object read after the 412.
+        let gap = Some(Duration::from_secs(600));
+        match acquire(&store, &loc, "b", timing, gap, clock).await {
+            Ok(Acquired::Skipped(Skip::RecentlyCompleted { .. })) => {}
+            other => panic!("b should skip right after a's sweep: {other:?}"),
+        }
+        tokio::time::advance(Duration::from_secs(700)).await;
+        let b = match acquire(&store, &loc, "b", timing, gap, clock).await {
+            Ok(Acquired::Held(b)) => b,
+            other => panic!("b should take over the released lease: {other:?}"),
+        };
+        assert_eq!(b.state().holder, "b");
+        assert!(b.state().last_completed_at.is_some(), "history kept");
+        match acquire(&store, &loc, "c", timing, None, clock).await {
+            Ok(Acquired::Skipped(Skip::HeldBy { holder, .. })) => assert_eq!(holder, "b"),
+            other => panic!("c should see b's live lease: {other:?}"),
         }
     }
 }

@@ -1,6 +1,11 @@
 //! Integration-test harness: a real moto server (started here on a free loopback port unless
 //! `MOTO_ENDPOINT` names one), fresh queues and buckets per test, and the real binary.
 //! A test that needs the emulator fails loudly when it is missing; it never skips.
+//!
+//! AWS-strict by default: every `Env` starts a strict fault proxy (faultproxy::strict) holding
+//! the module's shipped IAM policies rendered for its queues, buckets and prefix, and
+//! `Env::janitor()` (worker role), `Env::operator()` and `Env::notion_writer()` point the binary
+//! at it. `Env::janitor_direct()` talks to moto directly; a test using it says why.
 #![allow(dead_code)]
 
 pub mod daemon;
@@ -17,7 +22,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
+#[allow(unused_imports)]
 pub use daemon::Daemon;
+use faultproxy::{FaultProxy, PolicyVars, StrictPolicy};
 
 pub const REGION: &str = "us-east-1";
 pub const PREFIX: &str = "keep-images/";
@@ -111,12 +118,20 @@ async fn sdk_config() -> aws_config::SdkConfig {
 /// SQS and S3 clients (path-style) for `endpoint` — e.g. a fault proxy — with SDK retries off,
 /// so that a test sees exactly the response the endpoint sent.
 pub async fn clients_via(endpoint: &str) -> (aws_sdk_sqs::Client, aws_sdk_s3::Client) {
+    clients_as(endpoint, "test").await
+}
+
+/// [`clients_via`], signing with `access_key` (a strict proxy's identity, e.g. `WORKER_KEY`).
+pub async fn clients_as(
+    endpoint: &str,
+    access_key: &str,
+) -> (aws_sdk_sqs::Client, aws_sdk_s3::Client) {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "tests",
+            access_key, "test", None, None, "tests",
         ))
         .load()
         .await;
@@ -143,6 +158,10 @@ pub struct Env {
     pub dlq_url: String,
     pub bucket: String,
     pub prefix: String,
+    /// AWS-strict proxy in front of moto with the shipped policies for this deployment.
+    pub strict: FaultProxy,
+    /// Buckets after `bucket` in the policies (the module's `additional_bucket_names`).
+    extra_buckets: std::sync::Mutex<Vec<String>>,
 }
 
 impl Env {
@@ -190,6 +209,9 @@ impl Env {
             .send()
             .await
             .expect("create bucket");
+        let vars =
+            PolicyVars::deployment(&queue_url, &dlq_url, std::slice::from_ref(&bucket), PREFIX);
+        let strict = FaultProxy::strict(moto(), StrictPolicy::shipped(&vars));
         Env {
             sqs,
             s3,
@@ -197,7 +219,39 @@ impl Env {
             dlq_url,
             bucket,
             prefix: PREFIX.into(),
+            strict,
+            extra_buckets: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// The module deployed for this environment: its `bucket_name` is `bucket`, its
+    /// `additional_bucket_names` every bucket given to [`Env::allow_bucket`].
+    pub fn policy_vars(&self) -> PolicyVars {
+        let mut buckets = vec![self.bucket.clone()];
+        buckets.extend(
+            self.extra_buckets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        PolicyVars::deployment(&self.queue_url, &self.dlq_url, &buckets, &self.prefix)
+    }
+
+    /// Grant the shipped policies on one more bucket too (`additional_bucket_names`), as an
+    /// operator would for a JANITOR_BUCKETS that names it.
+    pub fn allow_bucket(&self, bucket: &str) {
+        self.extra_buckets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(bucket.to_owned());
+        self.strict
+            .set_policy(StrictPolicy::shipped(&self.policy_vars()));
+    }
+
+    /// The endpoint the binary talks to: the strict proxy.
+    pub fn endpoint(&self) -> &str {
+        self.strict.url()
     }
 
     /// Another bucket (for multi-bucket and forbidden-bucket tests).
@@ -376,10 +430,35 @@ impl Env {
         out
     }
 
-    /// The binary, with the AWS emulator and this environment's JANITOR_* settings.
+    /// The binary as the worker role (the `run` / `sweep` deployment), through the strict proxy,
+    /// with this environment's JANITOR_* settings.
     pub fn janitor(&self) -> Command {
+        self.janitor_as(faultproxy::WORKER_KEY)
+    }
+
+    /// The binary as the operator role (`dlq peek`, `dlq replay`), through the strict proxy.
+    pub fn operator(&self) -> Command {
+        self.janitor_as(faultproxy::OPERATOR_KEY)
+    }
+
+    /// The binary as the Notion Writer role (`publish`), through the strict proxy.
+    pub fn notion_writer(&self) -> Command {
+        self.janitor_as(faultproxy::NOTION_WRITER_KEY)
+    }
+
+    /// The binary talking to moto directly, with no IAM and no AWS limits (say why when used).
+    pub fn janitor_direct(&self) -> Command {
+        let mut cmd = self.janitor();
+        cmd.env("AWS_ENDPOINT_URL", moto())
+            .env("AWS_ACCESS_KEY_ID", "test");
+        cmd
+    }
+
+    fn janitor_as(&self, access_key: &str) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_image-janitor"));
         set_aws_env(&mut cmd);
+        cmd.env("AWS_ENDPOINT_URL", self.strict.url())
+            .env("AWS_ACCESS_KEY_ID", access_key);
         for (k, _) in std::env::vars() {
             if k.starts_with("JANITOR_") {
                 cmd.env_remove(k);
@@ -405,6 +484,17 @@ impl Env {
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+}
+
+impl Drop for Env {
+    /// A check the IAM evaluator could not evaluate (an unmapped action, a malformed ARN) means
+    /// strict mode was not really enforced: fail the test that caused it.
+    fn drop(&mut self) {
+        let errors = self.strict.strict_errors();
+        if !errors.is_empty() && !std::thread::panicking() {
+            panic!("the strict proxy could not evaluate: {errors:#?}");
+        }
     }
 }
 

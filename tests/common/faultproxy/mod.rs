@@ -5,9 +5,37 @@
 //! It runs on its own thread and Tokio runtime, so a test that blocks (the harness's `ureq`
 //! calls, `Daemon::start`) never stalls it. Point the binary at it with
 //! `cmd.env("AWS_ENDPOINT_URL", proxy.url())`.
+//!
+//! # AWS-strict mode
+//!
+//! `FaultProxy::strict(upstream, StrictPolicy)` also makes the proxy answer as AWS would where
+//! moto is lenient ([`strict`]; the full table is in docs/faults.md):
+//! - IAM: each request is authorised, by `@cloud-copilot/iam-simulate`, against the identity
+//!   policy of the caller's access key id. [`StrictPolicy::shipped`] maps [`WORKER_KEY`],
+//!   [`OPERATOR_KEY`] and [`NOTION_WRITER_KEY`] to the module's own policies, rendered from
+//!   `infra/terraform/modules/image-janitor/policies/*.json.tftpl` for the test's queues,
+//!   buckets and prefix ([`PolicyVars::deployment`]). An unknown key is refused
+//!   (`InvalidAccessKeyId` / `InvalidClientTokenId`).
+//! - DeleteObjects: `s3:DeleteObject` per key; denied keys come back as per-key AccessDenied
+//!   inside the 200 (moto gets the rest). ListObjects(V2): `s3:ListBucket` with `s3:prefix`.
+//!   Get/HeadObject on a missing key: 404 only with an unconditioned `s3:ListBucket`, else 403.
+//! - Limits: DeleteObjects ≤ 1,000 keys and XML-1.0-only characters (else 400 MalformedXML);
+//!   SQS batches ≤ 10 entries and ≤ 1 MiB, ≤ 10 message attributes, bodies ≤ the queue's
+//!   MaximumMessageSize.
+//!
+//! ```ignore
+//! let vars = PolicyVars::deployment(&queue_url, &dlq_url, &[bucket.clone()], "keep-images/");
+//! let proxy = FaultProxy::strict(common::moto(), StrictPolicy::shipped(&vars));
+//! cmd.env("AWS_ENDPOINT_URL", proxy.url()).env("AWS_ACCESS_KEY_ID", WORKER_KEY);
+//! // ... later: proxy.strict_denials() lists every refused action/resource.
+//! ```
+//! Faults, latency, unreachability and `deny_deletes_under` keep working in strict mode (faults
+//! are applied first, as a network or service failure would be). `common::Env` starts one
+//! strict proxy per test and points `Env::janitor()` at it: strict is the harness's default.
 
 pub mod rules;
 pub mod s3_deny;
+pub mod strict;
 
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
@@ -28,6 +56,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 pub use rules::{Fault, Op, Rule, Service};
+#[allow(unused_imports)]
+pub use strict::policy::{PolicyVars, Role};
+pub use strict::{Denial, StrictPolicy, NOTION_WRITER_KEY, OPERATOR_KEY, WORKER_KEY};
 
 type Upstream = Client<HttpConnector, Full<Bytes>>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -49,6 +80,8 @@ struct State {
     delete_batches: Vec<Vec<String>>,
     /// Every DeleteObjects request that hit a deny rule: (allowed keys, denied keys).
     denied: Vec<(Vec<String>, Vec<String>)>,
+    /// Strict mode (None: off).
+    strict: Option<strict::StrictState>,
 }
 
 #[derive(Default)]
@@ -106,6 +139,39 @@ impl FaultProxy {
             stop: Some(stop),
             thread: Some(thread),
         }
+    }
+
+    /// A proxy in AWS-strict mode (see the module docs) with these identities.
+    pub fn strict(upstream: &str, policy: StrictPolicy) -> FaultProxy {
+        let proxy = FaultProxy::start(upstream);
+        proxy.set_policy(policy);
+        proxy
+    }
+
+    /// Turn strict mode on, or replace its identities (e.g. after adding a bucket).
+    pub fn set_policy(&self, policy: StrictPolicy) {
+        let mut s = self.shared.lock();
+        s.strict.get_or_insert_with(Default::default).policy = policy;
+    }
+
+    /// Every action (or DeleteObjects key) strict mode refused so far.
+    pub fn strict_denials(&self) -> Vec<Denial> {
+        self.shared
+            .lock()
+            .strict
+            .as_ref()
+            .map(|s| s.denials.clone())
+            .unwrap_or_default()
+    }
+
+    /// Checks the IAM evaluator could not evaluate (each was refused); should stay empty.
+    pub fn strict_errors(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .strict
+            .as_ref()
+            .map(|s| s.errors.clone())
+            .unwrap_or_default()
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -287,10 +353,21 @@ async fn handle(
     }
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
+    let (denied_keys, on_missing) =
+        match strict::admit(&shared, &client, &upstream, &op, &parts, &body).await {
+            strict::Admit::Respond(resp) => return Ok(resp),
+            strict::Admit::Forward {
+                denied_keys,
+                on_missing,
+            } => (denied_keys, on_missing),
+        };
     if op.service != Service::S3 || op.name != "DeleteObjects" {
-        return Ok(forward(&client, &upstream, parts, body).await);
+        let resp = forward(&client, &upstream, parts, body).await;
+        return Ok(strict::after_forward(&shared, on_missing, resp).await);
     }
-    let split = match s3_deny::split(&body, &deny) {
+    let is_denied =
+        |key: &str| deny.iter().any(|p| key.starts_with(p.as_str())) || denied_keys.contains(key);
+    let split = match s3_deny::split(&body, is_denied) {
         Ok(split) => split,
         // Not ours to judge: let moto answer a malformed request.
         Err(_) => return Ok(forward(&client, &upstream, parts, body).await),

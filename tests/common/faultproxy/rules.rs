@@ -199,7 +199,7 @@ pub fn error_response(fault: Fault, op: &Op) -> Option<Response<Full<Bytes>>> {
 }
 
 /// An S3 REST error: an XML `<Error>` document, as S3 sends it.
-fn s3_error(
+pub fn s3_error(
     status: StatusCode,
     code: &str,
     message: &str,
@@ -218,7 +218,7 @@ fn s3_error(
 
 /// An SQS JSON-protocol error: `__type` in the body and the query-compatible code in
 /// `x-amzn-query-error` (`Code;Sender|Receiver`), which aws-sdk-sqs prefers for the error code.
-fn sqs_error(
+pub fn sqs_error(
     status: StatusCode,
     code: &str,
     fault: &str,

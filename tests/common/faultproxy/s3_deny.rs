@@ -63,14 +63,12 @@ pub struct Split {
     pub denied: Vec<String>,
 }
 
-/// Parse the request body and split its keys: a key starting with any of `deny_prefixes` is denied.
-pub fn split(body: &[u8], deny_prefixes: &[String]) -> Result<Split, String> {
+/// Parse the request body and split its keys: a key for which `denied` is true is denied.
+pub fn split(body: &[u8], denied: impl Fn(&str) -> bool) -> Result<Split, String> {
     let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
     let mut delete: Delete = quick_xml::de::from_str(text).map_err(|e| e.to_string())?;
-    let (denied, allowed): (Vec<Object>, Vec<Object>) = delete
-        .objects
-        .drain(..)
-        .partition(|o| deny_prefixes.iter().any(|p| o.key.starts_with(p.as_str())));
+    let (denied, allowed): (Vec<Object>, Vec<Object>) =
+        delete.objects.drain(..).partition(|o| denied(&o.key));
     let allowed_keys = allowed.iter().map(|o| o.key.clone()).collect();
     let forward = if allowed.is_empty() {
         None

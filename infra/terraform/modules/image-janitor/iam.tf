@@ -13,73 +13,30 @@
 # Worker
 # ---------------------------------------------------------------------------
 
+# The policy documents live in policies/*.json.tftpl: one source that both
+# Terraform (templatefile below) and the test suite's AWS-strict proxy render
+# (tests/common/faultproxy/strict/policy.rs), so the tests enforce exactly the
+# IAM this module ships. Keep the templates to the subset that renderer knows:
+# ${jsonencode(VAR)} and %{ if VAR != "" } ... %{ endif } — see docs/faults.md.
+locals {
+  policy_vars = {
+    main_queue_arn   = aws_sqs_queue.main.arn
+    dlq_arn          = aws_sqs_queue.dlq.arn
+    bucket_arns      = local.bucket_arns
+    object_arns      = [for arn in local.bucket_arns : "${arn}/${local.prefix_pattern}"]
+    prefix           = var.prefix
+    prefix_pattern   = local.prefix_pattern
+    lease_object_arn = local.lease_object_arn
+    kms_key_arn      = local.use_kms ? var.kms_key_arn : ""
+  }
+}
+
+# Consume the main queue, dead-letter to the DLQ (GetQueueUrl: the DLQ named
+# by the RedrivePolicy, CONTRACT §4), delete under the prefix, list only under
+# the prefix (s3:prefix condition), hold the sweeper lease object (outside the
+# prefix, first bucket), and the KMS key when one is used.
 data "aws_iam_policy_document" "worker" {
-  statement {
-    sid = "ConsumeMainQueue"
-    actions = [
-      "sqs:ReceiveMessage",
-      "sqs:DeleteMessage",
-      "sqs:ChangeMessageVisibility",
-      "sqs:GetQueueAttributes",
-      "sqs:GetQueueUrl",
-    ]
-    resources = [aws_sqs_queue.main.arn]
-  }
-
-  # GetQueueUrl: when JANITOR_DLQ_URL is unset the worker resolves the DLQ
-  # named by the main queue's RedrivePolicy (CONTRACT §4).
-  statement {
-    sid = "DeadLetter"
-    actions = [
-      "sqs:SendMessage",
-      "sqs:GetQueueAttributes",
-      "sqs:GetQueueUrl",
-    ]
-    resources = [aws_sqs_queue.dlq.arn]
-  }
-
-  statement {
-    sid       = "DeleteTemporaryImages"
-    actions   = ["s3:DeleteObject"]
-    resources = [for arn in local.bucket_arns : "${arn}/${local.prefix_pattern}"]
-  }
-
-  # The sweeper lists only under the prefix.
-  statement {
-    sid       = "ListUnderPrefix"
-    actions   = ["s3:ListBucket"]
-    resources = local.bucket_arns
-
-    dynamic "condition" {
-      for_each = var.prefix == "" ? [] : [1]
-      content {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = [local.prefix_pattern]
-      }
-    }
-  }
-
-  # The sweeper lease: exactly one object, outside the prefix, in the first
-  # bucket (read, conditional put, release).
-  statement {
-    sid = "SweeperLease"
-    actions = [
-      "s3:GetObject",
-      "s3:PutObject",
-      "s3:DeleteObject",
-    ]
-    resources = [local.lease_object_arn]
-  }
-
-  dynamic "statement" {
-    for_each = local.use_kms ? [1] : []
-    content {
-      sid       = "UseQueueAndBucketKey"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [var.kms_key_arn]
-    }
-  }
+  source_policy_documents = [templatefile("${path.module}/policies/worker.json.tftpl", local.policy_vars)]
 }
 
 resource "aws_iam_policy" "worker" {
@@ -145,20 +102,7 @@ resource "aws_iam_role_policy_attachment" "worker" {
 # ---------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "notion_writer" {
-  statement {
-    sid       = "PublishPageCreated"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.main.arn]
-  }
-
-  dynamic "statement" {
-    for_each = local.use_kms ? [1] : []
-    content {
-      sid       = "EncryptForQueue"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [var.kms_key_arn]
-    }
-  }
+  source_policy_documents = [templatefile("${path.module}/policies/notion-writer.json.tftpl", local.policy_vars)]
 }
 
 resource "aws_iam_policy" "notion_writer" {
@@ -179,38 +123,11 @@ resource "aws_iam_role_policy_attachment" "notion_writer" {
 # Operator: `image-janitor dlq peek` / `dlq replay`
 # ---------------------------------------------------------------------------
 
+# ReceiveMessage & co. on the DLQ (peek, replay); SendMessage to the main
+# queue (replay); GetQueueAttributes on the main queue to resolve the DLQ from
+# its RedrivePolicy when JANITOR_DLQ_URL is unset (read-only).
 data "aws_iam_policy_document" "operator" {
-  statement {
-    sid = "ReadDeadLetterQueue"
-    actions = [
-      "sqs:ReceiveMessage",
-      "sqs:DeleteMessage",
-      "sqs:ChangeMessageVisibility",
-      "sqs:GetQueueAttributes",
-      "sqs:GetQueueUrl",
-    ]
-    resources = [aws_sqs_queue.dlq.arn]
-  }
-
-  # SendMessage: replay. GetQueueAttributes: resolve the DLQ from the main
-  # queue's RedrivePolicy when JANITOR_DLQ_URL is unset (read-only).
-  statement {
-    sid = "ReplayToMainQueue"
-    actions = [
-      "sqs:SendMessage",
-      "sqs:GetQueueAttributes",
-    ]
-    resources = [aws_sqs_queue.main.arn]
-  }
-
-  dynamic "statement" {
-    for_each = local.use_kms ? [1] : []
-    content {
-      sid       = "UseQueueKey"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [var.kms_key_arn]
-    }
-  }
+  source_policy_documents = [templatefile("${path.module}/policies/operator.json.tftpl", local.policy_vars)]
 }
 
 resource "aws_iam_policy" "operator" {
