@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{ConfigError, RunSettings};
 use crate::deadletter::DeadLetter;
 use crate::queue::sqs::SqsQueue;
-use crate::queue::Queue;
+use crate::queue::{Queue, QueueId};
 use crate::store::s3::S3Store;
 use crate::store::ObjectStore;
 use crate::telemetry::http::{self, Readiness};
@@ -32,17 +32,54 @@ pub enum AppError {
 /// Resolve the dead-letter queue: `JANITOR_DLQ_URL`, else the main queue's RedrivePolicy.
 /// Either way the main queue is reached once (the readiness check).
 pub async fn resolve_dlq(main: &SqsQueue, configured: Option<&str>) -> Result<String, AppError> {
-    let discovered = main.dead_letter_target().await.map_err(|e| {
-        AppError::Runtime(format!("cannot reach the main queue {}: {e}", main.url()))
-    })?;
-    match (configured, discovered) {
-        (Some(url), _) => Ok(url.to_owned()),
-        (None, Some(url)) => Ok(url),
-        (None, None) => Err(AppError::Config(ConfigError {
+    let discovered = redrive_target(main).await?;
+    pick_dlq(main.url(), configured, discovered)
+}
+
+/// The DLQ named by the main queue's RedrivePolicy, if any (one GetQueueAttributes).
+async fn redrive_target(main: &SqsQueue) -> Result<Option<String>, AppError> {
+    main.dead_letter_target()
+        .await
+        .map_err(|e| AppError::Runtime(format!("cannot reach the main queue {}: {e}", main.url())))
+}
+
+fn pick_dlq(
+    main: &str,
+    configured: Option<&str>,
+    discovered: Option<String>,
+) -> Result<String, AppError> {
+    let url =
+        match (configured, discovered) {
+            (Some(url), _) => url.to_owned(),
+            (None, Some(url)) => url,
+            (None, None) => return Err(AppError::Config(ConfigError {
+                setting: "JANITOR_DLQ_URL",
+                problem:
+                    "not set, and the main queue has no RedrivePolicy naming a dead-letter queue"
+                        .into(),
+            })),
+        };
+    if QueueId::same_url(&url, main) {
+        return Err(AppError::Config(ConfigError {
             setting: "JANITOR_DLQ_URL",
-            problem: "not set, and the main queue has no RedrivePolicy naming a dead-letter queue"
-                .into(),
+            problem: format!("the dead-letter queue {url} is the main queue itself"),
+        }));
+    }
+    Ok(url)
+}
+
+/// A dry run must not change any message's fate, but every receive counts toward the main
+/// queue's `maxReceiveCount`: on a queue with a RedrivePolicy, a dry-run daemon would push its
+/// whole backlog into the DLQ. Refuse to start there (exit 2, before anything is received).
+fn check_dry_run(dry_run: bool, redrive: Option<&str>) -> Result<(), AppError> {
+    match (dry_run, redrive) {
+        (true, Some(dlq)) => Err(AppError::Config(ConfigError {
+            setting: "JANITOR_DRY_RUN",
+            problem: format!(
+                "the main queue has a RedrivePolicy (to {dlq}): every dry-run receive would count toward its maxReceiveCount and push messages into the DLQ; dry-run against a queue without one (or use `sweep --dry-run`)"
+            ),
         })),
+        _ => Ok(()),
     }
 }
 
@@ -65,7 +102,9 @@ pub async fn run(
 
     let conf = crate::aws::load_config(settings.wait_time).await;
     let main = SqsQueue::from_conf(&conf, &settings.common.queue_url);
-    let dlq_url = resolve_dlq(&main, settings.common.dlq_url.as_deref()).await?;
+    let discovered = redrive_target(&main).await?;
+    check_dry_run(settings.dry_run, discovered.as_deref())?;
+    let dlq_url = pick_dlq(main.url(), settings.common.dlq_url.as_deref(), discovered)?;
     let dlq: Arc<dyn Queue> = Arc::new(main.sibling(dlq_url.clone()));
     let main: Arc<dyn Queue> = Arc::new(main);
     let store: Arc<dyn ObjectStore> =
@@ -176,4 +215,46 @@ pub async fn run(
     }
     tracing::info!(drained, "image-janitor stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAIN: &str = "http://127.0.0.1:4566/123456789012/jobs";
+    const DLQ: &str = "http://127.0.0.1:4566/123456789012/jobs-dlq";
+
+    fn setting(r: Result<impl std::fmt::Debug, AppError>) -> &'static str {
+        match r {
+            Err(AppError::Config(e)) => e.setting,
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_dlq_comes_from_the_setting_else_the_redrive_policy() {
+        assert_eq!(pick_dlq(MAIN, Some(DLQ), None).unwrap(), DLQ);
+        assert_eq!(pick_dlq(MAIN, None, Some(DLQ.into())).unwrap(), DLQ);
+        assert_eq!(setting(pick_dlq(MAIN, None, None)), "JANITOR_DLQ_URL");
+    }
+
+    #[test]
+    fn a_dlq_that_is_the_main_queue_is_refused_however_spelled() {
+        let spelled = "http://localhost:4566/123456789012/jobs/";
+        assert_eq!(
+            setting(pick_dlq(MAIN, Some(spelled), None)),
+            "JANITOR_DLQ_URL"
+        );
+        assert_eq!(
+            setting(pick_dlq(MAIN, None, Some(MAIN.into()))),
+            "JANITOR_DLQ_URL"
+        );
+    }
+
+    #[test]
+    fn dry_run_refuses_a_queue_with_a_redrive_policy() {
+        assert_eq!(setting(check_dry_run(true, Some(DLQ))), "JANITOR_DRY_RUN");
+        assert!(check_dry_run(true, None).is_ok());
+        assert!(check_dry_run(false, Some(DLQ)).is_ok());
+    }
 }

@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::retry::{classify_code, AwsError, ErrorClass};
+use crate::retry::{classify_code, is_clock_skew, AwsError, ErrorClass};
 use crate::telemetry::events::AwsRequest;
 
 /// Load the standard AWS chain (env, profile, IRSA web identity, IMDS) with our timeouts.
@@ -65,7 +65,11 @@ where
         SdkError::ServiceError(service_err) => {
             let status = service_err.raw().status().as_u16();
             let code = err.code().unwrap_or("Unknown").to_owned();
-            let class = classify_code(&code, Some(status));
+            let class = if is_clock_skew(&code, err.message().unwrap_or_default()) {
+                ErrorClass::Transient
+            } else {
+                classify_code(&code, Some(status))
+            };
             (code, class)
         }
         _ => ("unknown".to_owned(), ErrorClass::Transient),

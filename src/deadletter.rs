@@ -8,7 +8,7 @@ use backon::Retryable;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::queue::{Attribute, Attributes, Outgoing, Queue, Received};
+use crate::queue::{attributes_size, Attribute, Attributes, Outgoing, Queue, Received};
 use crate::reason::Reason;
 use crate::retry::AwsError;
 use crate::telemetry::events::MessageDeadLettered;
@@ -21,6 +21,8 @@ pub const ATTR_PREFIX: &str = "janitor.";
 
 /// SQS allows at most 10 message attributes per message.
 pub const MAX_ATTRIBUTES: usize = 10;
+/// SQS's largest message (body + attributes): 1 MiB.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// `janitor.detail` is at most this many bytes.
 pub const MAX_DETAIL_BYTES: usize = 1024;
 
@@ -107,8 +109,7 @@ impl DeadLetter {
         DeadLetter { main, dlq }
     }
 
-    /// Dead-letter `msg`. Send first (retried on transient errors), then delete from the main
-    /// queue: a crash in between duplicates the message into the DLQ, never loses it.
+    /// Dead-letter `msg`: [`send_copy`](Self::send_copy), then [`remove`](Self::remove).
     pub async fn dead_letter(
         &self,
         msg: &Received,
@@ -116,24 +117,43 @@ impl DeadLetter {
         reason: Reason,
         detail: &str,
     ) -> Result<(), AwsError> {
-        let (attributes, dropped) = dead_letter_attributes(
-            &msg.attributes,
-            reason,
-            detail,
-            msg.receive_count,
-            SystemTime::now(),
-        );
-        if !dropped.is_empty() {
-            tracing::warn!(message_id = %msg.message_id, ?dropped, "SQS allows 10 attributes: originals dropped from the dead-lettered copy");
+        self.send_copy(msg, reason, detail).await?;
+        self.remove(msg, page_id, reason, detail).await
+    }
+
+    /// Step 1: send the copy to the DLQ (retried on transient errors). The caller keeps the
+    /// message's visibility extended until this returns: a slow send must not let another
+    /// worker receive (and dead-letter) the same message meanwhile.
+    pub async fn send_copy(
+        &self,
+        msg: &Received,
+        reason: Reason,
+        detail: &str,
+    ) -> Result<(), AwsError> {
+        let fitted = fit_dead_letter(msg, reason, detail, SystemTime::now());
+        if !fitted.dropped.is_empty() {
+            tracing::warn!(message_id = %msg.message_id, dropped = ?fitted.dropped, "SQS limits (10 attributes, 1 MiB): originals dropped from the dead-lettered copy");
         }
-        let out = Outgoing {
-            body: msg.body.clone(),
-            attributes,
-        };
+        if fitted.detail_shortened {
+            tracing::warn!(message_id = %msg.message_id, "body close to SQS's 1 MiB limit: janitor.detail shortened on the dead-lettered copy");
+        }
+        let out = fitted.outgoing;
         (|| self.dlq.send(&out))
             .retry(short_retry())
             .when(|e: &AwsError| e.is_transient())
             .await?;
+        Ok(())
+    }
+
+    /// Step 2: delete the message from the main queue. A crash between the two steps duplicates
+    /// the message into the DLQ, never loses it.
+    pub async fn remove(
+        &self,
+        msg: &Received,
+        page_id: Option<&str>,
+        reason: Reason,
+        detail: &str,
+    ) -> Result<(), AwsError> {
         let results = (|| self.main.delete_batch(std::slice::from_ref(&msg.receipt)))
             .retry(short_retry())
             .when(|e: &AwsError| e.is_transient())
@@ -153,6 +173,86 @@ impl DeadLetter {
         }
         Ok(())
     }
+}
+
+/// The dead-lettered copy, fitted to SQS's limits.
+#[derive(Debug)]
+pub struct Fitted {
+    pub outgoing: Outgoing,
+    /// Original attributes left out (10-attribute or size limit).
+    pub dropped: Vec<String>,
+    /// `janitor.detail` was cut (or left out) to fit the size limit.
+    pub detail_shortened: bool,
+}
+
+/// Build the copy of `msg` for the DLQ: the body unchanged, the original attributes plus
+/// `janitor.*`, within SQS's 10 attributes and [`MAX_MESSAGE_BYTES`] (body + attributes).
+/// When the body leaves too little room, the detail is shortened first, then originals are
+/// dropped; `janitor.reason` is always kept.
+pub fn fit_dead_letter(msg: &Received, reason: Reason, detail: &str, now: SystemTime) -> Fitted {
+    let (mut attributes, mut dropped) =
+        dead_letter_attributes(&msg.attributes, reason, detail, msg.receive_count, now);
+    let mut detail_shortened = false;
+    let size = |attrs: &Attributes| msg.body.len() + attributes_size(attrs);
+    if size(&attributes) > MAX_MESSAGE_BYTES {
+        let current = attributes
+            .get(ATTR_DETAIL)
+            .and_then(|a| a.string_value.clone())
+            .unwrap_or_default();
+        let without = {
+            let mut a = attributes.clone();
+            a.remove(ATTR_DETAIL);
+            size(&a)
+        };
+        // Room left for the detail's value (its name and type are counted in `without`).
+        let room = MAX_MESSAGE_BYTES.saturating_sub(without + ATTR_DETAIL.len() + "String".len());
+        detail_shortened = true;
+        if room >= 16 {
+            attributes.insert(
+                ATTR_DETAIL.into(),
+                Attribute::string(cut_to(&current, room)),
+            );
+        } else {
+            attributes.remove(ATTR_DETAIL);
+        }
+    }
+    // Still too large: drop originals (alphabetically last first), then the other janitor
+    // fields, never `janitor.reason`.
+    while size(&attributes) > MAX_MESSAGE_BYTES {
+        let victim = attributes
+            .keys()
+            .rev()
+            .find(|k| !k.starts_with(ATTR_PREFIX))
+            .or_else(|| attributes.keys().rev().find(|k| k.as_str() != ATTR_REASON))
+            .cloned();
+        let Some(victim) = victim else { break };
+        attributes.remove(&victim);
+        if victim.starts_with(ATTR_PREFIX) {
+            detail_shortened |= victim == ATTR_DETAIL;
+        } else {
+            dropped.push(victim);
+        }
+    }
+    Fitted {
+        outgoing: Outgoing {
+            body: msg.body.clone(),
+            attributes,
+        },
+        dropped,
+        detail_shortened,
+    }
+}
+
+/// At most `max` bytes, cut on a character boundary, with `...` when cut.
+fn cut_to(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
 }
 
 fn short_retry() -> backon::ExponentialBuilder {
@@ -195,6 +295,73 @@ mod tests {
             dead_letter_attributes(&orig, Reason::InvalidJson, "x", 1, SystemTime::now());
         assert_eq!(attrs.len(), MAX_ATTRIBUTES);
         assert_eq!(dropped, vec!["a8", "a7", "a6"]);
+    }
+
+    fn received(body: String, attributes: Attributes) -> Received {
+        Received {
+            message_id: "m-1".into(),
+            receipt: crate::queue::Receipt("r-1".into()),
+            body,
+            attributes,
+            receive_count: 2,
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn a_small_message_keeps_every_attribute_and_the_whole_detail() {
+        let mut orig = Attributes::new();
+        orig.insert("trace".into(), Attribute::string("abc"));
+        let msg = received("{}".into(), orig);
+        let f = fit_dead_letter(&msg, Reason::InvalidUrl, "detail", SystemTime::now());
+        assert!(!f.detail_shortened);
+        assert!(f.dropped.is_empty());
+        assert_eq!(f.outgoing.body, "{}");
+        assert_eq!(f.outgoing.attributes.len(), 5);
+        assert_eq!(
+            f.outgoing.attributes[ATTR_DETAIL],
+            Attribute::string("detail")
+        );
+    }
+
+    #[test]
+    fn a_body_near_the_limit_keeps_the_reason_and_shortens_the_detail() {
+        let detail = "d".repeat(1000);
+        let mut orig = Attributes::new();
+        orig.insert("trace".into(), Attribute::string("t".repeat(100)));
+        // Leave room for the reason and a short detail, not for the whole detail.
+        let body = "x".repeat(MAX_MESSAGE_BYTES - 400);
+        let msg = received(body.clone(), orig);
+        let f = fit_dead_letter(&msg, Reason::DeleteRejected, &detail, SystemTime::now());
+        let total = f.outgoing.body.len() + attributes_size(&f.outgoing.attributes);
+        assert!(total <= MAX_MESSAGE_BYTES, "{total}");
+        assert_eq!(f.outgoing.body, body, "the body is never touched");
+        assert!(f.detail_shortened);
+        assert_eq!(
+            f.outgoing.attributes[ATTR_REASON],
+            Attribute::string("delete_rejected")
+        );
+        let d = f.outgoing.attributes[ATTR_DETAIL]
+            .string_value
+            .clone()
+            .unwrap();
+        assert!(d.len() < 1000 && d.ends_with("..."), "{}", d.len());
+    }
+
+    #[test]
+    fn a_body_at_the_limit_still_carries_the_reason() {
+        let body = "x".repeat(MAX_MESSAGE_BYTES - 40);
+        let mut orig = Attributes::new();
+        orig.insert("trace".into(), Attribute::string("abc"));
+        let msg = received(body, orig);
+        let f = fit_dead_letter(&msg, Reason::RetriesExhausted, "detail", SystemTime::now());
+        let total = f.outgoing.body.len() + attributes_size(&f.outgoing.attributes);
+        assert!(total <= MAX_MESSAGE_BYTES, "{total}");
+        assert_eq!(
+            f.outgoing.attributes.get(ATTR_REASON),
+            Some(&Attribute::string("retries_exhausted"))
+        );
+        assert_eq!(f.dropped, vec!["trace".to_string()]);
     }
 
     #[test]

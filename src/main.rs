@@ -65,6 +65,11 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
                     sweeper::sweep_until(store, &common.policy, &settings, shutdown::signal())
                         .await
                         .map_err(|e| AppError::Runtime(format!("sweep failed: {e}")))?;
+                // What remains under the prefix, per bucket (docs/sweeper.md), before the
+                // contract's last line.
+                for bucket in &report.buckets {
+                    println!("{}", bucket.summary_line(common.policy.prefix()));
+                }
                 if settings.dry_run {
                     println!(
                         "would sweep {} objects (scanned {})",

@@ -51,6 +51,19 @@ impl AwsError {
     pub fn is_transient(&self) -> bool {
         self.class == ErrorClass::Transient
     }
+
+    /// The request was refused because the signing clock differs from AWS's: a problem of this
+    /// node, not of the message, so it never counts toward `retries_exhausted`.
+    pub fn is_clock_skew(&self) -> bool {
+        is_clock_skew(&self.code, &self.message)
+    }
+}
+
+/// `RequestTimeTooSkewed` (S3), `RequestExpired`, and SQS's signature-expired refusals.
+pub fn is_clock_skew(code: &str, message: &str) -> bool {
+    matches!(code, "RequestTimeTooSkewed" | "RequestExpired")
+        || (matches!(code, "InvalidSignatureException" | "SignatureDoesNotMatch")
+            && message.contains("Signature expired"))
 }
 
 /// Error codes that AWS services use for throttling and server-side trouble.
@@ -77,7 +90,14 @@ pub fn classify_code(code: &str, http_status: Option<u16>) -> ErrorClass {
         "IDPCommunicationError",
         "ExpiredToken",
         "ExpiredTokenException",
+        // The node's clock is off (or a request sat too long before it was sent). The SDK
+        // corrects its signing clock from the response's Date header and retries; never a
+        // reason to dead-letter a message or stop the daemon.
         "RequestExpired",
+        "RequestTimeTooSkewed",
+        // SQS: too many messages in flight (120,000 on a standard queue). Receive again later.
+        "OverLimit",
+        "AWS.SimpleQueueService.OverLimit",
     ];
     if TRANSIENT_CODES.contains(&code) || code.starts_with("Throttling") {
         return ErrorClass::Transient;
@@ -139,6 +159,29 @@ mod tests {
         }
         assert_eq!(classify_code("Whatever", Some(503)), ErrorClass::Transient);
         assert_eq!(classify_code("Whatever", Some(429)), ErrorClass::Transient);
+    }
+
+    #[test]
+    fn clock_skew_and_over_limit_are_transient() {
+        for (code, status) in [
+            ("RequestTimeTooSkewed", 403),
+            ("RequestExpired", 400),
+            ("OverLimit", 403),
+            ("AWS.SimpleQueueService.OverLimit", 403),
+        ] {
+            assert_eq!(
+                classify_code(code, Some(status)),
+                ErrorClass::Transient,
+                "{code}"
+            );
+        }
+        assert!(is_clock_skew("RequestTimeTooSkewed", ""));
+        assert!(is_clock_skew(
+            "InvalidSignatureException",
+            "Signature expired: 20261127T100000Z is now earlier than 20261127T101000Z"
+        ));
+        assert!(!is_clock_skew("InvalidSignatureException", "bad key"));
+        assert!(!is_clock_skew("SlowDown", ""));
     }
 
     #[test]

@@ -108,7 +108,10 @@ fn parse_unquoted(url: &str, endpoint: Option<&S3Endpoint>) -> Result<ObjectRef,
     Ok(obj)
 }
 
-/// Key rules: 1..=1024 bytes, no `.` or `..` segment (split on `/`), no control character.
+/// Key rules: 1..=1024 bytes, no `.` or `..` segment (split on `/`), no control character, no
+/// Unicode noncharacter (U+FFFE, U+FFFF, U+FDD0–U+FDEF, and the last two of every plane): XML 1.0
+/// cannot carry U+FFFE/U+FFFF at all, so a DeleteObjects naming one is refused as MalformedXML for
+/// every key in the request, and S3 advises against the rest.
 pub fn validate_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
         return Err("empty key".to_string());
@@ -125,10 +128,21 @@ pub fn validate_key(key: &str) -> Result<(), String> {
             u32::from(c)
         ));
     }
+    if let Some(c) = key.chars().find(|&c| is_noncharacter(c)) {
+        return Err(format!(
+            "key contains Unicode noncharacter U+{:04X}, which S3's XML requests cannot carry",
+            u32::from(c)
+        ));
+    }
     if key.split('/').any(|seg| seg == "." || seg == "..") {
         return Err("key has a \".\" or \"..\" path segment".to_string());
     }
     Ok(())
+}
+
+fn is_noncharacter(c: char) -> bool {
+    let n = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&n) || (n & 0xFFFE) == 0xFFFE
 }
 
 /// `JANITOR_BUCKETS` + `JANITOR_PREFIX` (CONTRACT §3): where deletion is allowed.
@@ -136,6 +150,9 @@ pub fn validate_key(key: &str) -> Result<(), String> {
 pub struct LocationPolicy {
     buckets: BTreeSet<String>,
     prefix: String,
+    /// Objects never deleted even when bucket and prefix allow them: the sweeper's lease
+    /// (which lies under the prefix when `JANITOR_PREFIX` is empty).
+    excluded: Vec<ObjectRef>,
 }
 
 impl LocationPolicy {
@@ -144,12 +161,23 @@ impl LocationPolicy {
         LocationPolicy {
             buckets: buckets.into_iter().collect(),
             prefix: prefix.into(),
+            excluded: Vec::new(),
         }
+    }
+
+    /// The same policy, refusing `obj` as well.
+    pub fn excluding(mut self, obj: ObjectRef) -> Self {
+        if !self.excluded.contains(&obj) {
+            self.excluded.push(obj);
+        }
+        self
     }
 
     /// Bucket in the set and key starting with the prefix (bytewise; an empty prefix allows every key).
     pub fn allows(&self, obj: &ObjectRef) -> bool {
-        self.buckets.contains(&obj.bucket) && obj.key.starts_with(&self.prefix)
+        self.buckets.contains(&obj.bucket)
+            && obj.key.starts_with(&self.prefix)
+            && !self.excluded.contains(obj)
     }
 
     /// Like [`allows`](Self::allows); `Err` names the rule that failed (→ `forbidden_location`).
@@ -168,6 +196,13 @@ impl LocationPolicy {
                 quote(&obj.key),
                 quote(&obj.bucket),
                 quote(&self.prefix)
+            ));
+        }
+        if self.excluded.contains(obj) {
+            return Err(format!(
+                "key {} in bucket {} is the sweeper's lease object; it is never deleted",
+                quote(&obj.key),
+                quote(&obj.bucket)
             ));
         }
         Ok(())
@@ -867,5 +902,43 @@ mod tests {
         assert!(!open.allows(&ObjectRef::new("c", "anything")));
         let none = LocationPolicy::new(Vec::new(), "");
         assert!(!none.allows(&ObjectRef::new("b", "k")));
+    }
+
+    #[test]
+    fn noncharacters_are_invalid_keys() {
+        for c in [
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{FDD0}',
+            '\u{FDEF}',
+            '\u{1FFFE}',
+            '\u{10FFFF}',
+        ] {
+            let url = format!("s3://bkt/keep-images/a{c}b.jpg");
+            let err = parse_url(&url, None).expect_err("noncharacter");
+            assert!(err.contains("noncharacter"), "{err}");
+        }
+        // Their neighbours are ordinary characters.
+        for c in ['\u{FFFD}', '\u{FDCF}', '\u{FDF0}', '\u{1F600}'] {
+            let url = format!("s3://bkt/keep-images/a{c}b.jpg");
+            assert!(parse_url(&url, None).is_ok(), "{c:?}");
+        }
+        // Percent-encoded in an https URL: decoded first, then refused.
+        let err = parse_url(
+            "https://bkt.s3.amazonaws.com/keep-images/a%EF%BF%BEb.jpg",
+            None,
+        )
+        .expect_err("encoded U+FFFE");
+        assert!(err.contains("U+FFFE"), "{err}");
+    }
+
+    #[test]
+    fn an_excluded_object_is_refused_even_with_an_empty_prefix() {
+        let lease = ObjectRef::new("bkt", "image-janitor/sweeper.lease");
+        let policy = LocationPolicy::new(["bkt".to_string()], "").excluding(lease.clone());
+        assert!(!policy.allows(&lease));
+        let err = policy.check(&lease).expect_err("lease");
+        assert!(err.contains("lease"), "{err}");
+        assert!(policy.allows(&ObjectRef::new("bkt", "image-janitor/other")));
     }
 }

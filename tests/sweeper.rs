@@ -1,6 +1,7 @@
 //! The sweeper end to end against moto: the one-shot `sweep` over several list pages in two
-//! buckets (dry run first), what must survive, the lease blocking a one-shot, and three `run`
-//! processes taking turns through the lease.
+//! buckets (dry run first), what must survive, the lease blocking a one-shot, three `run`
+//! processes taking turns through the lease, and what each sweep reports is left under the
+//! prefix (the `janitor_prefix_*` gauges, read by value, and the one-shot's per-bucket lines).
 
 mod common;
 
@@ -78,7 +79,13 @@ async fn one_shot_sweep_pages_through_two_buckets_and_spares_the_rest() {
     assert_eq!(env.keys(&second).await.len(), 1005 + 1);
     assert!(!env.exists(&env.bucket, LEASE_KEY).await);
 
-    // The real sweep.
+    // The real sweep. The dry run alone can take longer than the max age on a loaded machine:
+    // rewrite the fresh objects first so that they are fresh for this sweep too (a rewrite
+    // renews LastModified), rather than racing the wall clock.
+    for k in &fresh {
+        env.put(&env.bucket, k).await;
+    }
+    env.put(&second, &format!("{p}b/fresh.jpg")).await;
     let mut cmd = env.janitor();
     cmd.env("JANITOR_BUCKETS", &buckets)
         .args(["sweep", "--max-age", "20s"]);
@@ -210,4 +217,316 @@ async fn three_daemons_sweep_once_per_interval_between_them() {
         .map(|d| d.metric("janitor_sweep_last_success_timestamp_seconds"))
         .fold(0.0, f64::max);
     assert!(last_success > 1.0e9, "{last_success}");
+}
+
+// ---- The prefix gauges (issue 17): what a sweep leaves under the prefix, read by value. ----
+
+/// One object under the prefix as moto lists it: (key, size, LastModified).
+type Seen = (String, u64, std::time::SystemTime);
+
+/// Everything under `prefix` in `bucket`, with sizes and LastModified, as S3 reports them.
+async fn listed(env: &Env, bucket: &str, prefix: &str) -> Vec<Seen> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = env
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .expect("list");
+        for o in page.contents() {
+            let modified = o.last_modified().expect("moto sends LastModified");
+            out.push((
+                o.key().expect("key").to_owned(),
+                o.size().expect("size") as u64,
+                std::time::SystemTime::try_from(*modified).expect("LastModified as SystemTime"),
+            ));
+        }
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            return out;
+        }
+    }
+}
+
+async fn put_sized(env: &Env, bucket: &str, key: &str, size: usize) {
+    env.s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(vec![b'x'; size].into())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
+}
+
+fn unix(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
+}
+
+/// The `janitor_prefix_*` samples of one bucket in a Prometheus text page.
+fn prefix_gauges(text: &str, bucket: &str) -> [f64; 5] {
+    let all = common::daemon::parse_metrics(text);
+    [
+        "janitor_prefix_objects",
+        "janitor_prefix_bytes",
+        "janitor_prefix_oldest_object_age_seconds",
+        "janitor_prefix_stale_objects_remaining",
+        "janitor_prefix_scan_timestamp_seconds",
+    ]
+    .map(|name| {
+        let sample = format!("{name}{{bucket=\"{bucket}\"}}");
+        *all.get(&sample)
+            .unwrap_or_else(|| panic!("{sample} missing from /metrics:\n{text}"))
+    })
+}
+
+/// This test binary's own Prometheus recorder (installed once; each test has its own bucket).
+fn metrics_handle() -> &'static metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE.get_or_init(|| image_janitor::telemetry::metrics::install().expect("recorder"))
+}
+
+/// The sweeper in this process, against moto, with its clock fixed at `now`.
+async fn sweeper_at(
+    env: &Env,
+    now: std::time::SystemTime,
+    max_age: Duration,
+    dry_run: bool,
+) -> image_janitor::sweeper::Sweeper {
+    use image_janitor::config::{LeaseLocation, SweepSettings};
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(common::moto())
+        .region(aws_config::Region::new(common::REGION))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let store = image_janitor::store::s3::S3Store::from_conf(&conf, true);
+    let settings = SweepSettings {
+        max_age,
+        interval: None,
+        dry_run,
+        lease: LeaseLocation {
+            bucket: env.bucket.clone(),
+            key: LEASE_KEY.into(),
+        },
+        lease_ttl: Duration::from_secs(120),
+    };
+    let policy = image_janitor::s3url::LocationPolicy::new([env.bucket.clone()], &env.prefix);
+    let mut sweeper =
+        image_janitor::sweeper::Sweeper::new(std::sync::Arc::new(store), policy, settings);
+    sweeper.clock = image_janitor::sweeper::clock::Clock::Fixed(now);
+    sweeper
+}
+
+/// Gauges = the objects put (count, bytes, oldest age) in a dry run, which deletes nothing;
+/// after the real sweep they describe what is left, and the oldest age is below the max age.
+/// Ages come from moto's own LastModified and the sweeper's fixed clock, never from racing the
+/// wall clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefix_gauges_describe_what_each_sweep_leaves() {
+    let env = Env::fresh("sweep-gauges").await;
+    let p = env.prefix.clone();
+    let handle = metrics_handle();
+    // Stale set: 1005 objects (two list pages), sizes 1..=1005 bytes.
+    let stale: Vec<(String, usize)> = (0..1005)
+        .map(|i| (format!("{p}old/{i:05}.jpg"), i + 1))
+        .collect();
+    stream::iter(&stale)
+        .for_each_concurrent(16, |(k, n)| put_sized(&env, &env.bucket, k, *n))
+        .await;
+    env.put(&env.bucket, "outside/old.jpg").await;
+    let stale_newest = listed(&env, &env.bucket, &p)
+        .await
+        .iter()
+        .map(|o| o.2)
+        .max()
+        .expect("stale objects listed");
+    // A probe outside the prefix, rewritten until S3 stamps it after the newest stale object
+    // (LastModified has one-second granularity); the fresh set written next is newer still, so
+    // a cutoff can fall strictly between the two sets.
+    let mut probes = 0;
+    eventually(
+        Duration::from_secs(10),
+        "a LastModified after the stale set's",
+        || {
+            probes += 1;
+            let env = &env;
+            async move {
+                put_sized(env, &env.bucket, "probe.txt", probes).await;
+                let probe = listed(env, &env.bucket, "probe.txt").await;
+                probe.first().is_some_and(|o| o.2 > stale_newest)
+            }
+        },
+    )
+    .await;
+    let fresh_keys: Vec<String> = (0..4).map(|i| format!("{p}new/{i}.png")).collect();
+    for k in &fresh_keys {
+        put_sized(&env, &env.bucket, k, 333).await;
+    }
+    let all = listed(&env, &env.bucket, &p).await;
+    let (old, new): (Vec<&Seen>, Vec<&Seen>) = all
+        .iter()
+        .partition(|o| o.0.starts_with(&format!("{p}old/")));
+    assert_eq!(old.len(), stale.len());
+    assert_eq!(new.len(), fresh_keys.len());
+    assert!(old.iter().all(|o| o.2 <= stale_newest));
+    let fresh_oldest = new.iter().map(|o| o.2).min().expect("fresh");
+    let stale_oldest = old.iter().map(|o| o.2).min().expect("stale");
+    let bytes = |set: &[&Seen]| set.iter().map(|o| o.1).sum::<u64>();
+    // Cutoff halfway between the sets; the sweeper's clock is cutoff + max age.
+    let max_age = Duration::from_secs(3600);
+    let cutoff = stale_newest + (fresh_oldest.duration_since(stale_newest).expect("after")) / 2;
+    let now = cutoff + max_age;
+
+    // Dry run: everything listed remains; the stale ones are counted as not deleted.
+    let report = sweeper_at(&env, now, max_age, true)
+        .await
+        .sweep_and_report(None, &tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("dry run");
+    assert_eq!(
+        report.deleted,
+        stale.len() as u64,
+        "would delete the stale set"
+    );
+    let [objects, size, oldest, stale_left, at] = prefix_gauges(&handle.render(), &env.bucket);
+    assert_eq!(objects, all.len() as f64);
+    assert_eq!(size, (bytes(&old) + bytes(&new)) as f64);
+    assert_eq!(size, (1005 * 1006 / 2 + 333 * fresh_keys.len()) as f64);
+    assert!(
+        (oldest - (unix(now) - unix(stale_oldest))).abs() < 1.0,
+        "oldest {oldest} vs {}",
+        unix(now) - unix(stale_oldest)
+    );
+    assert!(oldest > max_age.as_secs_f64());
+    assert_eq!(stale_left, stale.len() as f64);
+    assert!((at - unix(now)).abs() < 1e-3, "scan timestamp {at}");
+    assert_eq!(
+        listed(&env, &env.bucket, &p).await.len(),
+        all.len(),
+        "nothing deleted"
+    );
+    assert!(
+        !env.exists(&env.bucket, LEASE_KEY).await,
+        "a dry run writes no lease"
+    );
+
+    // The real sweep deletes the stale set: what remains is the fresh set, younger than max age.
+    let report = sweeper_at(&env, now, max_age, false)
+        .await
+        .sweep_and_report(None, &tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("sweep");
+    assert_eq!((report.deleted, report.failed), (stale.len() as u64, 0));
+    let left = listed(&env, &env.bucket, &p).await;
+    assert_eq!(left.len(), fresh_keys.len(), "only the fresh set is left");
+    let [objects, size, oldest, stale_left, at] = prefix_gauges(&handle.render(), &env.bucket);
+    assert_eq!(objects, fresh_keys.len() as f64);
+    assert_eq!(size, bytes(&new) as f64);
+    assert!(
+        (oldest - (unix(now) - unix(fresh_oldest))).abs() < 1.0,
+        "oldest {oldest} vs {}",
+        unix(now) - unix(fresh_oldest)
+    );
+    assert!(
+        oldest < max_age.as_secs_f64(),
+        "after the sweep the oldest ({oldest} s) is younger than the max age"
+    );
+    assert_eq!(stale_left, 0.0);
+    assert!((at - unix(now)).abs() < 1e-3);
+    assert!(env.exists(&env.bucket, "outside/old.jpg").await);
+    assert!(env.exists(&env.bucket, "probe.txt").await);
+}
+
+/// The daemon: the gauges exist per configured bucket from start-up (zero), and its timer's
+/// sweeps set them; read from `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_exports_the_prefix_gauges_of_every_bucket() {
+    let env = Env::fresh("sweep-gauges-run").await;
+    let second = env.new_bucket("sweep-gauges-run-2").await;
+    let p = env.prefix.clone();
+    for (i, n) in [10usize, 200, 3000].iter().enumerate() {
+        put_sized(&env, &env.bucket, &format!("{p}k/{i}.jpg"), *n).await;
+    }
+    let buckets = format!("{},{second}", env.bucket);
+
+    // A timer that has not swept yet: every series is there, at zero.
+    let mut cmd = env.janitor();
+    cmd.env("JANITOR_BUCKETS", &buckets)
+        .env("JANITOR_SWEEP_INTERVAL", "1h")
+        .env("JANITOR_QUEUE_POLL_INTERVAL", "0");
+    let idle = Daemon::start(cmd);
+    let text = idle.metrics_text();
+    assert_eq!(prefix_gauges(&text, &env.bucket), [0.0; 5]);
+    assert_eq!(prefix_gauges(&text, &second), [0.0; 5]);
+    drop(idle);
+
+    let mut cmd = env.janitor();
+    cmd.env("JANITOR_BUCKETS", &buckets)
+        .env("JANITOR_SWEEP_INTERVAL", "1s")
+        .env("JANITOR_SWEEP_MAX_AGE", "1h")
+        .env("JANITOR_QUEUE_POLL_INTERVAL", "0");
+    let daemon = Daemon::start(cmd);
+    let ts = |b: &str| prefix_gauges(&daemon.metrics_text(), b)[4];
+    eventually(Duration::from_secs(30), "both buckets swept", || async {
+        ts(&env.bucket) > 0.0 && ts(&second) > 0.0
+    })
+    .await;
+    let seen = listed(&env, &env.bucket, &p).await;
+    let oldest = seen.iter().map(|o| o.2).min().expect("objects");
+    let text = daemon.metrics_text();
+    let [objects, size, age, stale_left, at] = prefix_gauges(&text, &env.bucket);
+    assert_eq!((objects, size, stale_left), (3.0, 3210.0, 0.0));
+    // The age is measured from the same instant as the timestamp.
+    assert!(
+        (age - (at - unix(oldest))).abs() < 1.0,
+        "age {age}, timestamp {at}, oldest {}",
+        unix(oldest)
+    );
+    assert_eq!(
+        prefix_gauges(&text, &second)[..4],
+        [0.0; 4],
+        "an empty prefix"
+    );
+    assert_eq!(seen.len(), 3, "nothing was stale");
+}
+
+/// The one-shot prints one line per bucket on what is left, before the contract's last line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_shot_sweep_prints_what_is_left_in_each_bucket() {
+    let env = Env::fresh("sweep-summary").await;
+    let second = env.new_bucket("sweep-summary-2").await;
+    let p = env.prefix.clone();
+    put_sized(&env, &env.bucket, &format!("{p}x/1.jpg"), 100).await;
+    put_sized(&env, &env.bucket, &format!("{p}x/2.jpg"), 23).await;
+    let mut cmd = env.janitor();
+    cmd.env("JANITOR_BUCKETS", format!("{},{second}", env.bucket))
+        .args(["sweep", "--max-age", "1h"]);
+    let (code, out, err) = env.run_cmd(cmd);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    let mut want = [
+        (env.bucket.as_str(), "2 objects, 123 bytes remain"),
+        (second.as_str(), "0 objects, 0 bytes remain; oldest 0s"),
+    ];
+    want.sort(); // buckets are swept in name order
+    for (line, (bucket, figures)) in lines.iter().zip(want) {
+        assert!(
+            line.starts_with(&format!("s3://{bucket}/{p}: {figures}")),
+            "{line}"
+        );
+        assert!(line.ends_with("; 0 stale not deleted"), "{line}");
+    }
+    assert_eq!(lines[2], "swept 0 objects (scanned 2)");
 }

@@ -11,7 +11,7 @@ use super::replay::replay as replay_queue;
 use crate::app::{resolve_dlq, AppError};
 use crate::config::{ConfigError, DlqCommon, PeekSettings, ReplaySettings};
 use crate::queue::sqs::SqsQueue;
-use crate::queue::Queue;
+use crate::queue::{Queue, QueueId};
 use crate::telemetry::events::DlqReplayFinished;
 
 /// The main queue and the DLQ; fails with a configuration error when no DLQ can be found.
@@ -54,7 +54,7 @@ pub async fn peek(common: &DlqCommon, settings: &PeekSettings) -> Result<(), App
 pub async fn replay(common: &DlqCommon, settings: &ReplaySettings) -> Result<(), AppError> {
     let (main, dlq) = connect(common).await?;
     let target = match &settings.to {
-        Some(url) if url == dlq.url() => {
+        Some(url) if QueueId::same_url(url, dlq.url()) => {
             return Err(AppError::Config(ConfigError {
                 setting: "--to",
                 problem: format!("{url} is the dead-letter queue itself"),

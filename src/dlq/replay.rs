@@ -2,32 +2,15 @@
 //! the DLQ only what was sent: a crash at any point can duplicate a message, never lose one.
 //! Bodies go byte for byte; original attributes are kept; every `janitor.*` is dropped.
 
-use std::time::Duration;
-
 use backon::Retryable;
 
 use super::pace::Pacer;
 use super::scan::{short_retry, RestoreFailure, Scanner};
 use super::{DlqError, DlqMessage};
-use crate::queue::{Outgoing, Queue, Receipt, Received};
-use crate::reason::Reason;
+use crate::queue::{size_batches, Outgoing, Queue, Receipt, Received};
 use crate::retry::AwsError;
 
-/// Validated `dlq replay` options (see `config::replay`).
-#[derive(Debug, Clone)]
-pub struct ReplayOptions {
-    /// Stop after this many messages were moved (or, with `dry_run`, would be).
-    pub max: Option<u64>,
-    /// Only these reasons; empty = every message.
-    pub reasons: Vec<Reason>,
-    /// Messages sent per second at most.
-    pub rate: Option<f64>,
-    pub dry_run: bool,
-    /// Stop once the DLQ yields nothing new for this long.
-    pub idle: Duration,
-    /// Visibility timeout of each receive: how long a message stays hidden if we crash.
-    pub hold: Duration,
-}
+pub use crate::config::ReplayOptions;
 
 /// Which half of the move failed for a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,11 +133,23 @@ async fn move_batch(
         .collect();
     // A call-level failure aborts the run; the messages stay held in the DLQ and are made
     // visible again. (If the call did reach SQS, they are duplicated, not lost.)
-    let sent = (|| target.send_batch(&outgoing))
-        .retry(short_retry())
-        .when(|e: &AwsError| e.is_transient())
-        .await
-        .map_err(DlqError::Send)?;
+    // SQS caps a batch at 10 entries and 1 MiB: large messages go in smaller batches or alone.
+    let mut sent = Vec::with_capacity(outgoing.len());
+    for range in size_batches(&outgoing) {
+        let part = &outgoing[range];
+        let results = (|| target.send_batch(part))
+            .retry(short_retry())
+            .when(|e: &AwsError| e.is_transient())
+            .await;
+        match results {
+            Ok(r) => sent.extend(r),
+            // Nothing sent yet: abort; the messages stay held in the DLQ.
+            Err(e) if sent.is_empty() => return Err(DlqError::Send(e)),
+            // Earlier parts were sent: record this part's failure per message and go on to
+            // delete what was sent.
+            Err(e) => sent.extend(part.iter().map(|_| Err(e.clone()))),
+        }
+    }
     let mut to_delete: Vec<(Receipt, &DlqMessage, String)> = Vec::new();
     for ((m, view), result) in chosen.iter().zip(sent) {
         match result {

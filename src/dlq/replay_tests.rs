@@ -7,6 +7,7 @@ use tokio::time::Instant;
 use super::*;
 use crate::fakes::{FakeQueue, QueueCall};
 use crate::queue::{Attribute, Attributes};
+use crate::reason::Reason;
 
 fn attrs(reason: &str) -> Attributes {
     let mut a: Attributes = [
@@ -258,4 +259,37 @@ async fn unlimited_rate_does_not_wait_and_max_stops_early() {
     assert_eq!(dlq.len(), 17);
     assert!(all_visible(&dlq));
     assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn large_messages_are_sent_in_batches_that_fit_one_mib() {
+    let (dlq, main) = (FakeQueue::new("dlq"), FakeQueue::new("main"));
+    // Ten ~115 KiB bodies (a 1,000-image message each): 1.1 MiB together.
+    let big: Vec<String> = (0..10)
+        .map(|i| format!("{i}{}", "x".repeat(115 * 1024)))
+        .collect();
+    for b in &big {
+        dlq.push(b, attrs("retries_exhausted"));
+    }
+    let report = replay(&dlq, &main, &opts(), &Quiet).await;
+    assert!(report.aborted.is_none(), "{:?}", report.aborted);
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.replayed, 10);
+    assert!(dlq.is_empty());
+    let mut want = big.clone();
+    want.sort();
+    assert_eq!(bodies(&main), want);
+    let sizes: Vec<usize> = main
+        .calls()
+        .iter()
+        .filter_map(|c| match c {
+            QueueCall::SendBatch { bodies } => Some(bodies.iter().map(String::len).sum()),
+            _ => None,
+        })
+        .collect();
+    assert!(sizes.len() >= 2, "{sizes:?}");
+    assert!(
+        sizes.iter().all(|&s| s <= crate::queue::MAX_BATCH_BYTES),
+        "{sizes:?}"
+    );
 }

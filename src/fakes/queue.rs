@@ -61,6 +61,8 @@ struct State {
     settings: Option<QueueSettings>,
     /// Every call fails with this permanent error code (an IAM deny), until cleared.
     denied: Option<String>,
+    /// Every SendMessageBatch takes this long (a slow DLQ).
+    send_delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -95,6 +97,11 @@ impl FakeQueue {
             receipt: None,
         });
         id
+    }
+
+    /// Make every send take `d` (virtual time).
+    pub fn set_send_delay(&self, d: Duration) {
+        self.lock().send_delay = d;
     }
 
     /// Set a message's receive count (to simulate earlier receives).
@@ -321,6 +328,10 @@ impl Queue for FakeQueue {
 
     async fn send_batch(&self, messages: &[Outgoing]) -> Result<BatchResult<String>, AwsError> {
         self.check_denied("SendMessageBatch")?;
+        let delay = self.lock().send_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         {
             let mut s = self.lock();
             s.calls.push(QueueCall::SendBatch {
@@ -328,6 +339,18 @@ impl Queue for FakeQueue {
             });
             if let Some(e) = s.fail_send.pop_front() {
                 return Err(e);
+            }
+            // SQS's batch limits, as the service enforces them.
+            if messages.len() > crate::queue::MAX_BATCH_ENTRIES {
+                return Err(permanent(
+                    "sqs",
+                    "SendMessageBatch",
+                    "TooManyEntriesInBatchRequest",
+                ));
+            }
+            let bytes: usize = messages.iter().map(Outgoing::size).sum();
+            if bytes > crate::queue::MAX_BATCH_BYTES {
+                return Err(permanent("sqs", "SendMessageBatch", "BatchRequestTooLong"));
             }
         }
         let mut out = Vec::new();

@@ -22,6 +22,8 @@ struct State {
     /// key → how many more times its delete fails transiently.
     flaky_keys: HashMap<String, u32>,
     page_size: usize,
+    /// Objects listed without a LastModified.
+    undated: HashSet<(String, String)>,
     etag_counter: u64,
     delay: std::time::Duration,
     /// Deletes of keys under these prefixes are refused per key (AccessDenied), like IAM does.
@@ -36,6 +38,8 @@ struct State {
     lifecycle: HashMap<String, Vec<LifecycleRule>>,
     /// GetBucketLifecycleConfiguration is refused (AccessDenied).
     deny_lifecycle: bool,
+    /// Keys that make any DeleteObjects naming them fail as a whole (S3's 400 MalformedXML).
+    poison_keys: HashSet<String>,
     /// GetObject of a missing key is AccessDenied (S3 under an IAM without unconditioned ListBucket).
     deny_missing_reads: bool,
 }
@@ -68,6 +72,24 @@ impl FakeStore {
             .insert((bucket.into(), key.into()), (modified, Vec::new(), etag));
     }
 
+    /// Put an object of `size` bytes.
+    pub fn put_sized(&self, bucket: &str, key: &str, modified: SystemTime, size: usize) {
+        self.put(bucket, key, modified);
+        if let Some(o) = self
+            .lock()
+            .objects
+            .get_mut(&(bucket.to_string(), key.to_string()))
+        {
+            o.1 = vec![0; size];
+        }
+    }
+
+    /// Put an object that ListObjectsV2 returns without a LastModified.
+    pub fn put_undated(&self, bucket: &str, key: &str, size: usize) {
+        self.put_sized(bucket, key, SystemTime::UNIX_EPOCH, size);
+        self.lock().undated.insert((bucket.into(), key.into()));
+    }
+
     pub fn exists(&self, bucket: &str, key: &str) -> bool {
         self.lock()
             .objects
@@ -97,6 +119,12 @@ impl FakeStore {
     }
 
     /// Deletes of this key are refused with AccessDenied inside a 200 response.
+    /// Any DeleteObjects naming `key` is rejected as a whole (400 MalformedXML), as S3 rejects
+    /// a request whose XML cannot carry one of its keys.
+    pub fn poison_key(&self, key: &str) {
+        self.lock().poison_keys.insert(key.into());
+    }
+
     pub fn deny_key(&self, key: &str) {
         self.lock().deny_keys.insert(key.into());
     }
@@ -184,6 +212,9 @@ impl ObjectStore for FakeStore {
         if !s.buckets.contains(bucket) {
             return Err(permanent("s3", "DeleteObjects", "NoSuchBucket"));
         }
+        if keys.iter().any(|k| s.poison_keys.contains(k)) {
+            return Err(permanent("s3", "DeleteObjects", "MalformedXML"));
+        }
         let mut out = Vec::new();
         for k in keys {
             let outside = s
@@ -242,9 +273,9 @@ impl ObjectStore for FakeStore {
                 b == bucket && k.starts_with(prefix) && k.as_str() > start.as_str()
             })
             .take(page_size + 1)
-            .map(|((_, k), (t, body, _))| Listed {
+            .map(|((b, k), (t, body, _))| Listed {
                 key: k.clone(),
-                last_modified: *t,
+                last_modified: (!s.undated.contains(&(b.clone(), k.clone()))).then_some(*t),
                 size: body.len() as u64,
             })
             .collect();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Check, Settings, Target};
-use crate::queue::{Queue, QueueSettings, Redrive};
+use crate::queue::{Queue, QueueId, QueueSettings, Redrive};
 
 /// 1 MiB, the SQS maximum message size (since August 2025): room for 1000-image messages.
 pub const WANTED_MESSAGE_SIZE: u64 = 1_048_576;
@@ -272,7 +272,7 @@ async fn dlq(
     };
     let same_arn =
         matches!((main.and_then(|m| m.arn.as_ref()), &settings.arn), (Some(a), Some(b)) if a == b);
-    if url == main_url || same_arn {
+    if QueueId::same_url(&url, &main_url) || same_arn {
         out.push(Check::fail(
             "dlq",
             &url,

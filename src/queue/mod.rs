@@ -54,6 +54,50 @@ pub struct Outgoing {
     pub attributes: Attributes,
 }
 
+/// SQS's limits on one batch call: at most 10 entries, and at most 1 MiB of bodies and
+/// attributes together (`BatchRequestTooLong`).
+pub const MAX_BATCH_ENTRIES: usize = 10;
+pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
+
+/// The bytes SQS counts for a message attribute map: each name, data type and value.
+pub fn attributes_size(attrs: &Attributes) -> usize {
+    attrs
+        .iter()
+        .map(|(k, v)| {
+            k.len()
+                + v.data_type.len()
+                + v.string_value.as_ref().map_or(0, String::len)
+                + v.binary_value.as_ref().map_or(0, Vec::len)
+        })
+        .sum()
+}
+
+impl Outgoing {
+    /// The bytes SQS counts toward its size limits: body plus attributes.
+    pub fn size(&self) -> usize {
+        self.body.len() + attributes_size(&self.attributes)
+    }
+}
+
+/// Split `messages` into consecutive runs that each fit one SendMessageBatch (≤ 10 entries,
+/// ≤ 1 MiB in all); a message too large to share a batch goes alone.
+pub fn size_batches(messages: &[Outgoing]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, m) in messages.iter().enumerate() {
+        let size = m.size();
+        if i > start && (i - start == MAX_BATCH_ENTRIES || bytes + size > MAX_BATCH_BYTES) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < messages.len() {
+        out.push(start..messages.len());
+    }
+    out
+}
+
 /// Approximate depth of a queue, as GetQueueAttributes reports it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Depth {
@@ -105,6 +149,58 @@ pub struct QueueSettings {
     pub kms_key_id: Option<String>,
     /// `SqsManagedSseEnabled`.
     pub sqs_managed_sse: Option<bool>,
+}
+
+/// A queue's identity, however its URL is spelled: account and name (and region when the
+/// host names one). `https://sqs.us-east-1.amazonaws.com/123456789012/q`,
+/// `https://queue.amazonaws.com/123456789012/q/` and an emulator's
+/// `http://127.0.0.1:4566/123456789012/q` all name queue `q` of account `123456789012`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueId {
+    pub account: String,
+    pub name: String,
+    pub region: Option<String>,
+}
+
+impl QueueId {
+    /// From a queue URL: the last two path segments; `None` if there are not two.
+    pub fn from_url(url: &str) -> Option<QueueId> {
+        let parsed = url::Url::parse(url.trim()).ok()?;
+        let segments: Vec<&str> = parsed.path_segments()?.filter(|s| !s.is_empty()).collect();
+        let [.., account, name] = segments.as_slice() else {
+            return None;
+        };
+        let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+        let region = host
+            .strip_prefix("sqs.")
+            .and_then(|h| h.split('.').next())
+            .or_else(|| host.strip_suffix(".queue.amazonaws.com"))
+            .filter(|r| !r.is_empty() && *r != "amazonaws")
+            .map(str::to_owned);
+        Some(QueueId {
+            account: (*account).to_owned(),
+            name: (*name).to_owned(),
+            region,
+        })
+    }
+
+    /// Same account and name, and the same region where both URLs say.
+    pub fn same_queue(&self, other: &QueueId) -> bool {
+        self.account == other.account
+            && self.name == other.name
+            && match (&self.region, &other.region) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+
+    /// Whether two queue URLs name the same queue (`false` when either is not a queue URL).
+    pub fn same_url(a: &str, b: &str) -> bool {
+        match (QueueId::from_url(a), QueueId::from_url(b)) {
+            (Some(a), Some(b)) => a.same_queue(&b),
+            _ => a.trim() == b.trim(),
+        }
+    }
 }
 
 /// Per-entry outcome of a batch call, in the order of the request.
@@ -172,5 +268,91 @@ pub trait Queue: Send + Sync + 'static {
                 request_id: None,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(bytes: usize) -> Outgoing {
+        Outgoing {
+            body: "x".repeat(bytes),
+            attributes: Attributes::new(),
+        }
+    }
+
+    #[test]
+    fn batches_respect_ten_entries_and_one_mib() {
+        let small: Vec<Outgoing> = (0..25).map(|_| out(100)).collect();
+        assert_eq!(size_batches(&small), vec![0..10, 10..20, 20..25]);
+        // Ten ~115 KiB messages (a 1,000-image message each) do not fit one 1 MiB batch.
+        let large: Vec<Outgoing> = (0..10).map(|_| out(115 * 1024)).collect();
+        let batches = size_batches(&large);
+        assert_eq!(batches, vec![0..8, 8..10]);
+        for r in &batches {
+            let total: usize = large[r.clone()].iter().map(Outgoing::size).sum();
+            assert!(total <= MAX_BATCH_BYTES, "{r:?}: {total}");
+        }
+        // A message of nearly 1 MiB goes alone, wherever it is.
+        let mixed = vec![out(10), out(MAX_BATCH_BYTES - 5), out(10), out(10)];
+        assert_eq!(size_batches(&mixed), vec![0..1, 1..2, 2..4]);
+        assert!(size_batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn attribute_size_counts_name_type_and_value() {
+        let mut m = out(10);
+        m.attributes
+            .insert("trace".into(), Attribute::string("abc"));
+        assert_eq!(m.size(), 10 + 5 + 6 + 3);
+    }
+
+    #[test]
+    fn queue_identity_ignores_spelling() {
+        let same = [
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://SQS.us-east-1.amazonaws.com/123456789012/q/",
+            ),
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://queue.amazonaws.com/123456789012/q",
+            ),
+            (
+                "http://127.0.0.1:4566/123456789012/q",
+                "http://localhost:4566/123456789012/q",
+            ),
+            (
+                "https://us-east-1.queue.amazonaws.com/123456789012/q",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+            ),
+        ];
+        for (a, b) in same {
+            assert!(QueueId::same_url(a, b), "{a} vs {b}");
+        }
+        let different = [
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q-dlq",
+            ),
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://sqs.us-east-1.amazonaws.com/210987654321/q",
+            ),
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+            ),
+        ];
+        for (a, b) in different {
+            assert!(!QueueId::same_url(a, b), "{a} vs {b}");
+        }
+        assert_eq!(
+            QueueId::from_url("https://sqs.eu-west-1.amazonaws.com/123456789012/q")
+                .and_then(|q| q.region),
+            Some("eu-west-1".to_string())
+        );
+        assert!(QueueId::from_url("https://sqs.us-east-1.amazonaws.com/q").is_none());
     }
 }

@@ -15,7 +15,9 @@ pub const MAX_KEYS_PER_DELETE: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub key: String,
-    pub last_modified: SystemTime,
+    /// `None` when S3 did not say (or said something unreadable): such an object's age is
+    /// unknown and the sweeper never treats it as stale.
+    pub last_modified: Option<SystemTime>,
     pub size: u64,
 }
 

@@ -74,30 +74,12 @@ impl ObjectStore for S3Store {
                 .send()
                 .await,
         )?;
-        // Quiet mode: only failures are listed. A key absent from Errors was deleted (or absent).
-        let mut failed = std::collections::HashMap::new();
-        for e in out.errors() {
-            let Some(key) = e.key() else { continue };
-            let code = e.code().unwrap_or("Unknown");
-            if code == "NoSuchKey" {
-                continue;
-            }
-            let err = entry_error(
-                SERVICE,
-                OP,
-                code,
-                e.message().unwrap_or_default(),
-                classify_code(code, None),
-            );
-            failed.insert(key.to_owned(), err);
-        }
-        Ok(keys
-            .iter()
-            .map(|k| KeyOutcome {
-                key: k.clone(),
-                result: failed.remove(k).map_or(Ok(()), Err),
-            })
-            .collect())
+        let errors = out.errors().iter().map(|e| DeleteError {
+            key: e.key(),
+            code: e.code().unwrap_or("Unknown"),
+            message: e.message().unwrap_or_default(),
+        });
+        Ok(delete_outcomes(keys, errors))
     }
 
     async fn list_page(
@@ -123,10 +105,10 @@ impl ObjectStore for S3Store {
             .filter_map(|o| {
                 Some(Listed {
                     key: o.key()?.to_owned(),
+                    // No default: an unknown age must never look old (issue 10, item 9).
                     last_modified: o
                         .last_modified()
-                        .and_then(|t| SystemTime::try_from(*t).ok())
-                        .unwrap_or(SystemTime::UNIX_EPOCH),
+                        .and_then(|t| SystemTime::try_from(*t).ok()),
                     size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                 })
             })
@@ -293,5 +275,107 @@ fn to_rule(r: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
             .and_then(|e| e.days())
             .and_then(|d| u32::try_from(d).ok()),
         expiration_date: expiration.and_then(|e| e.date()).is_some(),
+    }
+}
+
+/// One `<Error>` entry of a DeleteObjects response.
+struct DeleteError<'a> {
+    key: Option<&'a str>,
+    code: &'a str,
+    message: &'a str,
+}
+
+/// Quiet mode lists only failures: a key absent from Errors was deleted (or already absent),
+/// and `NoSuchKey` counts as deleted. An entry without a Key cannot be attributed, so it leaves
+/// every key not otherwise reported unconfirmed: transient, never success.
+fn delete_outcomes<'a>(
+    keys: &[String],
+    errors: impl Iterator<Item = DeleteError<'a>>,
+) -> Vec<KeyOutcome> {
+    let mut failed = std::collections::HashMap::new();
+    let mut unattributed: Option<AwsError> = None;
+    for e in errors {
+        if e.code == "NoSuchKey" {
+            continue;
+        }
+        let Some(key) = e.key else {
+            unattributed.get_or_insert_with(|| {
+                entry_error(
+                    SERVICE,
+                    "DeleteObjects",
+                    "UnattributedError",
+                    format!(
+                        "an error entry without a key ({}: {}); the keys of this request are unconfirmed",
+                        e.code, e.message
+                    ),
+                    ErrorClass::Transient,
+                )
+            });
+            continue;
+        };
+        let err = entry_error(
+            SERVICE,
+            "DeleteObjects",
+            e.code,
+            e.message,
+            classify_code(e.code, None),
+        );
+        failed.insert(key.to_owned(), err);
+    }
+    keys.iter()
+        .map(|k| KeyOutcome {
+            key: k.clone(),
+            result: match (failed.remove(k), &unattributed) {
+                (Some(err), _) => Err(err),
+                (None, Some(err)) => Err(err.clone()),
+                (None, None) => Ok(()),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(ks: &[&str]) -> Vec<String> {
+        ks.iter().map(|k| k.to_string()).collect()
+    }
+
+    fn err<'a>(key: Option<&'a str>, code: &'a str) -> DeleteError<'a> {
+        DeleteError {
+            key,
+            code,
+            message: "m",
+        }
+    }
+
+    #[test]
+    fn keys_not_listed_and_no_such_key_are_deleted() {
+        let out = delete_outcomes(
+            &keys(&["a", "b", "c"]),
+            [err(Some("b"), "NoSuchKey"), err(Some("c"), "AccessDenied")].into_iter(),
+        );
+        assert!(out[0].result.is_ok());
+        assert!(out[1].result.is_ok());
+        let e = out[2].result.as_ref().unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.class),
+            ("AccessDenied", ErrorClass::Permanent)
+        );
+    }
+
+    #[test]
+    fn an_error_without_a_key_leaves_the_rest_unconfirmed() {
+        let out = delete_outcomes(
+            &keys(&["a", "b", "c"]),
+            [err(None, "InternalError"), err(Some("c"), "AccessDenied")].into_iter(),
+        );
+        for o in &out[..2] {
+            let e = o.result.as_ref().unwrap_err();
+            assert_eq!(e.code, "UnattributedError");
+            assert_eq!(e.class, ErrorClass::Transient);
+        }
+        assert_eq!(out[2].result.as_ref().unwrap_err().code, "AccessDenied");
     }
 }

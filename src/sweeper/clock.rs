@@ -15,6 +15,9 @@ pub enum Clock {
         base: SystemTime,
         at: tokio::time::Instant,
     },
+    /// Always this instant (integration tests against a real S3, whose timestamps the test
+    /// reads back: ages and cutoffs then follow from known values, not from racing wall time).
+    Fixed(SystemTime),
 }
 
 impl Clock {
@@ -30,6 +33,7 @@ impl Clock {
         match self {
             Clock::System => SystemTime::now(),
             Clock::Tokio { base, at } => *base + at.elapsed(),
+            Clock::Fixed(t) => *t,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`scan`] | the streaming list → DeleteObjects pipeline for one bucket |
+//! | [`census`] | what a sweep leaves under the prefix (the `janitor_prefix_*` gauges) |
 //! | [`lease`] | the S3 lease object (conditional writes) that makes replicas take turns |
 //! | [`timer`] | the timer inside `run` |
 //! | [`clock`] | wall clock, replaceable in tests |
@@ -11,11 +12,14 @@
 //! Both the timer and the one-shot `image-janitor sweep` take the lease, so a CronJob and the
 //! in-daemon timers never sweep at the same time. A dry run writes nothing, not even the lease.
 
+pub mod census;
 pub mod clock;
 pub mod lease;
 pub mod scan;
 pub mod timer;
 
+#[cfg(test)]
+mod census_tests;
 #[cfg(test)]
 mod tests;
 
@@ -25,6 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use self::census::BucketCensus;
 use self::clock::Clock;
 use self::lease::{Acquired, Lease, LeaseError, LeaseTiming, Skip};
 use self::scan::{Scan, ScanError};
@@ -43,6 +48,8 @@ pub struct SweepReport {
     pub failed: u64,
     /// `Some` when the sweep did not run because of the lease (nothing scanned or deleted).
     pub skipped: Option<Skip>,
+    /// What remains under the prefix, one entry per bucket whose scan completed, in sweep order.
+    pub buckets: Vec<BucketCensus>,
 }
 
 /// Why a sweep failed.
@@ -170,6 +177,7 @@ impl Sweeper {
                     lease: &self.settings.lease,
                     dry_run: self.settings.dry_run,
                     halt: &halt,
+                    clock: self.clock,
                 };
                 let (tally, err) = scan.run().await;
                 report.scanned += tally.scanned;
@@ -178,6 +186,10 @@ impl Sweeper {
                 if let Some(e) = err {
                     return Err((report, e));
                 }
+                report.buckets.push(BucketCensus {
+                    bucket: bucket.to_owned(),
+                    census: tally.census,
+                });
             }
             Ok(report)
         };
@@ -233,6 +245,14 @@ impl Sweeper {
         let result = self.sweep(min_gap, stop).await;
         let dry_run = self.settings.dry_run;
         let elapsed = started.elapsed();
+        // Buckets whose scan completed, even if a later one failed; never a partial listing.
+        let completed = match &result {
+            Ok(r) => &r.buckets,
+            Err(f) => &f.partial.buckets,
+        };
+        for census in completed {
+            census.emit(dry_run);
+        }
         match &result {
             Ok(r) if r.skipped.is_some() => SweepFinished {
                 outcome: "skipped",

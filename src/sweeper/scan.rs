@@ -1,7 +1,9 @@
 //! The streaming sweep of one bucket: a lister feeds batches of stale keys through a bounded
 //! channel to a small pool of concurrent DeleteObjects requests, so listing and deleting overlap
-//! and memory stays O(pages in flight), whatever the bucket size.
+//! and memory stays O(pages in flight), whatever the bucket size. Along the way it takes the
+//! census of what remains under the prefix (see `census`).
 
+use std::collections::HashMap;
 use std::time::{Instant, SystemTime};
 
 use backon::BackoffBuilder;
@@ -10,6 +12,8 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::census::{Census, Heap};
+use super::clock::Clock;
 use crate::config::LeaseLocation;
 use crate::retry::AwsError;
 use crate::s3url::{LocationPolicy, ObjectRef};
@@ -31,6 +35,25 @@ pub struct Tally {
     pub deleted: u64,
     /// Refused by S3 per key (e.g. AccessDenied), or still failing after retries.
     pub failed: u64,
+    /// What remains under the prefix; `listed_at` is `None` unless the scan completed.
+    pub census: Census,
+}
+
+/// A stale key on its way to a deleter, with what the census needs if it is not deleted.
+#[derive(Debug, Clone)]
+struct Candidate {
+    key: String,
+    size: u64,
+    modified: SystemTime,
+}
+
+/// What one DeleteObjects batch (with its retries) did.
+struct BatchDone {
+    deleted: u64,
+    failed: u64,
+    /// The batch's objects not confirmed deleted (all of them in a dry run).
+    left: Heap,
+    error: Option<ScanError>,
 }
 
 /// Why the sweep of a bucket stopped early.
@@ -63,46 +86,62 @@ pub struct Scan<'a> {
     pub lease: &'a LeaseLocation,
     pub dry_run: bool,
     pub halt: &'a CancellationToken,
+    /// Stamps the census (`listed_at`, hence the oldest age).
+    pub clock: Clock,
 }
 
 impl Scan<'_> {
+    fn is_lease(&self, key: &str) -> bool {
+        self.bucket == self.lease.bucket && key == self.lease.key
+    }
+
     /// Whether a listed key may be deleted: stale, inside the policy (belt and braces: the
     /// listing is already prefixed), and never the lease object.
     fn deletable(&self, key: &str, modified: SystemTime) -> bool {
         modified < self.cutoff
-            && !(self.bucket == self.lease.bucket && key == self.lease.key)
+            && !self.is_lease(key)
             && self.policy.allows(&ObjectRef::new(self.bucket, key))
     }
 
-    /// Sweep the bucket; on an early stop the tally so far is returned with the error.
+    /// Sweep the bucket; on an early stop the tally so far is returned with the error (and a
+    /// census without `listed_at`: a partial listing says nothing about the prefix).
     pub async fn run(&self) -> (Tally, Option<ScanError>) {
-        let (tx, rx) = mpsc::channel::<Vec<String>>(CHANNEL_BATCHES);
+        let (tx, rx) = mpsc::channel::<Vec<Candidate>>(CHANNEL_BATCHES);
         let (listed, deleted) = tokio::join!(self.list(tx), self.delete(rx));
-        let (scanned, list_err) = listed;
-        let ((deleted, failed), delete_err) = deleted;
-        let tally = Tally {
-            scanned,
-            deleted,
-            failed,
-        };
+        let (scanned, mut census, list_err) = listed;
+        let ((deleted, failed, left), delete_err) = deleted;
         let err = match (delete_err, list_err) {
             (Some(e), _) => Some(e),
             (None, Some(e)) => Some(e),
             (None, None) if self.halt.is_cancelled() => Some(ScanError::Halted),
             (None, None) => None,
         };
+        census.remaining.merge(&left);
+        census.stale_remaining += left.objects;
+        if err.is_some() {
+            census.listed_at = None;
+        }
+        let tally = Tally {
+            scanned,
+            deleted,
+            failed,
+            census,
+        };
         (tally, err)
     }
 
-    /// List every page under the prefix; send stale keys on in batches of up to 1000.
-    async fn list(&self, tx: mpsc::Sender<Vec<String>>) -> (u64, Option<ScanError>) {
+    /// List every page under the prefix; send stale keys on in batches of up to 1000. Returns
+    /// the census of the objects kept back (not stale, undated, outside the policy), with
+    /// `listed_at` set when the listing reached its last page.
+    async fn list(&self, tx: mpsc::Sender<Vec<Candidate>>) -> (u64, Census, Option<ScanError>) {
         let mut scanned = 0u64;
-        let mut pending: Vec<String> = Vec::new();
+        let mut kept = Census::default();
+        let mut pending: Vec<Candidate> = Vec::new();
         let mut samples = 0usize;
         let mut token: Option<String> = None;
         loop {
             if self.halt.is_cancelled() {
-                return (scanned, None);
+                return (scanned, kept, None);
             }
             let fetch = || {
                 self.store
@@ -117,13 +156,14 @@ impl Scan<'_> {
                         bucket = self.bucket, error = %e, retry_in_ms = wait.as_millis() as u64,
                         "sweeper: listing failed; retrying"
                     )) => r,
-                _ = self.halt.cancelled() => return (scanned, None),
+                _ = self.halt.cancelled() => return (scanned, kept, None),
             };
             let page = match page {
                 Ok(p) => p,
                 Err(source) => {
                     return (
                         scanned,
+                        kept,
                         Some(ScanError::List {
                             bucket: self.bucket.to_owned(),
                             source,
@@ -133,18 +173,39 @@ impl Scan<'_> {
             };
             scanned += page.objects.len() as u64;
             for o in page.objects {
-                if !self.deletable(&o.key, o.last_modified) {
+                if self.is_lease(&o.key) {
+                    continue; // not an image: neither deleted nor counted
+                }
+                let Some(modified) = o.last_modified else {
+                    // Unknown age is never old (issue 10, item 9): keep it, count it, say so.
+                    tracing::warn!(
+                        bucket = self.bucket, key = %o.key,
+                        "sweeper: listed without LastModified; skipped"
+                    );
+                    kept.remaining.add(o.size, None);
+                    kept.undated += 1;
+                    continue;
+                };
+                if !self.deletable(&o.key, modified) {
+                    kept.remaining.add(o.size, Some(modified));
+                    if modified < self.cutoff {
+                        kept.stale_remaining += 1;
+                    }
                     continue;
                 }
                 if self.dry_run && samples < DRY_RUN_SAMPLES {
                     samples += 1;
                     tracing::info!(bucket = self.bucket, key = %o.key, "dry run: would sweep");
                 }
-                pending.push(o.key);
+                pending.push(Candidate {
+                    key: o.key,
+                    size: o.size,
+                    modified,
+                });
                 if pending.len() == MAX_KEYS_PER_DELETE {
                     let batch = std::mem::take(&mut pending);
                     if tx.send(batch).await.is_err() {
-                        return (scanned, None); // the deleters stopped (error or halt)
+                        return (scanned, kept, None); // the deleters stopped (error or halt)
                     }
                 }
             }
@@ -153,26 +214,34 @@ impl Scan<'_> {
                 break;
             }
         }
+        kept.listed_at = Some(self.clock.now());
         if !pending.is_empty() && !self.halt.is_cancelled() {
+            // If the deleters stopped, their error (or the halt) voids this census in `run`.
             let _ = tx.send(pending).await;
         }
-        (scanned, None)
+        (scanned, kept, None)
     }
 
     /// Receive batches and keep up to [`DELETERS`] DeleteObjects requests in flight.
-    async fn delete(&self, mut rx: mpsc::Receiver<Vec<String>>) -> ((u64, u64), Option<ScanError>) {
+    /// Returns (deleted, failed, left: the candidates not confirmed deleted) and the first error.
+    async fn delete(
+        &self,
+        mut rx: mpsc::Receiver<Vec<Candidate>>,
+    ) -> ((u64, u64, Heap), Option<ScanError>) {
         let mut inflight = FuturesUnordered::new();
         let (mut deleted, mut failed) = (0u64, 0u64);
+        let mut left = Heap::default();
         let mut error = None;
         let mut open = true;
         loop {
             tokio::select! {
                 biased;
                 Some(done) = inflight.next(), if !inflight.is_empty() => {
-                    let (d, f, e): (u64, u64, Option<ScanError>) = done;
-                    deleted += d;
-                    failed += f;
-                    if let (Some(e), None) = (e, &error) {
+                    let done: BatchDone = done;
+                    deleted += done.deleted;
+                    failed += done.failed;
+                    left.merge(&done.left);
+                    if let (Some(e), None) = (done.error, &error) {
                         error = Some(e);
                         open = false;
                         rx.close();
@@ -191,22 +260,39 @@ impl Scan<'_> {
                 else => break,
             }
         }
-        ((deleted, failed), error)
+        ((deleted, failed, left), error)
     }
 
     /// One batch: DeleteObjects, retrying (backon) the whole request on transient failure and
     /// the keys that failed transiently; per-key permanent refusals are counted and audited.
-    /// Returns (deleted, failed, fatal error).
-    async fn delete_batch(&self, keys: Vec<String>) -> (u64, u64, Option<ScanError>) {
+    /// Every candidate not confirmed deleted, whatever the way out, ends up in `left`.
+    async fn delete_batch(&self, batch: Vec<Candidate>) -> BatchDone {
+        let mut unconfirmed: HashMap<String, (u64, SystemTime)> = HashMap::new();
+        let mut remaining = Vec::with_capacity(batch.len());
+        for c in batch {
+            unconfirmed.insert(c.key.clone(), (c.size, c.modified));
+            remaining.push(c.key);
+        }
+        let done = |deleted: u64, failed: u64, unconfirmed: &HashMap<_, _>, error| {
+            let mut left = Heap::default();
+            for (size, modified) in unconfirmed.values() {
+                left.add(*size, Some(*modified));
+            }
+            BatchDone {
+                deleted,
+                failed,
+                left,
+                error,
+            }
+        };
         if self.dry_run {
-            return (keys.len() as u64, 0, None);
+            return done(remaining.len() as u64, 0, &unconfirmed, None);
         }
         let mut backoff = crate::retry::delete_backoff().build();
-        let mut remaining = keys;
         let (mut deleted, mut failed) = (0u64, 0u64);
         loop {
             if self.halt.is_cancelled() {
-                return (deleted, failed, None);
+                return done(deleted, failed, &unconfirmed, None);
             }
             let started = Instant::now();
             let result = self.store.delete_objects(self.bucket, &remaining).await;
@@ -218,6 +304,7 @@ impl Scan<'_> {
                         match o.result {
                             Ok(()) => {
                                 ok += 1;
+                                unconfirmed.remove(&o.key);
                                 self.audit(&o.key, None);
                             }
                             Err(e) if e.is_transient() => {
@@ -248,18 +335,19 @@ impl Scan<'_> {
                         Some(e)
                     } else {
                         failed += remaining.len() as u64;
-                        return (deleted, failed, Some(self.delete_error(e)));
+                        let error = Some(self.delete_error(e));
+                        return done(deleted, failed, &unconfirmed, error);
                     }
                 }
             };
             if retry.is_empty() {
-                return (deleted, failed, None);
+                return done(deleted, failed, &unconfirmed, None);
             }
             match backoff.next() {
                 Some(wait) => {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
-                        _ = self.halt.cancelled() => return (deleted, failed, None),
+                        _ = self.halt.cancelled() => return done(deleted, failed, &unconfirmed, None),
                     }
                     remaining = retry;
                 }
@@ -267,14 +355,17 @@ impl Scan<'_> {
                     failed += retry.len() as u64;
                     return match fatal {
                         // The whole request kept failing: S3 is in trouble; stop the sweep.
-                        Some(e) => (deleted, failed, Some(self.delete_error(e))),
+                        Some(e) => {
+                            let error = Some(self.delete_error(e));
+                            done(deleted, failed, &unconfirmed, error)
+                        }
                         None => {
                             tracing::warn!(
                                 bucket = self.bucket,
                                 keys = retry.len(),
                                 "sweeper: keys still failing after retries"
                             );
-                            (deleted, failed, None)
+                            done(deleted, failed, &unconfirmed, None)
                         }
                     };
                 }

@@ -256,6 +256,7 @@ async fn the_lease_object_is_never_swept_even_with_an_empty_prefix() {
         lease: &lease,
         dry_run: false,
         halt: &halt,
+        clock: Clock::following_tokio(base()),
     };
     let (tally, err) = scan.run().await;
     assert!(err.is_none());

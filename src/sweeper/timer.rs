@@ -1,6 +1,7 @@
 //! The sweeper timer inside `run`: first sweep after a jittered delay, then every interval
 //! (plus up to 10 % jitter), never overlapping itself; replicas take turns through the lease.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,13 +34,18 @@ pub fn min_gap(interval: Duration) -> Duration {
 
 /// The timer, as `app::run` starts it. Returns when `stop` is cancelled (a sweep in progress is
 /// interrupted promptly and its lease released) or at once if the interval is unset.
-pub async fn run(
+///
+/// Not an `async fn` on purpose: the `janitor_prefix_*` gauges of every bucket are
+/// zero-initialised when this is called (at start-up, before `/readyz` turns 200), not when the
+/// spawned task first runs.
+pub fn run(
     store: Arc<dyn ObjectStore>,
     policy: LocationPolicy,
     settings: SweepSettings,
     stop: CancellationToken,
-) {
-    run_with(Sweeper::new(store, policy, settings), stop).await
+) -> impl Future<Output = ()> {
+    crate::telemetry::metrics::zero_init_prefix(policy.buckets());
+    run_with(Sweeper::new(store, policy, settings), stop)
 }
 
 /// [`run`] with a prepared [`Sweeper`] (tests set the clock, holder id and lease timings).

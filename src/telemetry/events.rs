@@ -109,6 +109,28 @@ impl MessageDeadLettered<'_> {
     }
 }
 
+/// AWS refused a request because this node's clock is off (`RequestTimeTooSkewed`,
+/// `RequestExpired`, "Signature expired"). The message is released, never dead-lettered.
+pub struct ClockSkew<'a> {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub code: &'a str,
+    pub message: &'a str,
+}
+
+impl ClockSkew<'_> {
+    pub fn emit(&self) {
+        tracing::error!(
+            service = self.service,
+            operation = self.operation,
+            code = self.code,
+            error = self.message,
+            "AWS refused the request because this node's clock is off; check NTP on the node (messages are retried, never dead-lettered for this)"
+        );
+        metrics::counter!(m::CLOCK_SKEW_ERRORS, "service" => self.service).increment(1);
+    }
+}
+
 /// A message was released for a later retry after transient failures.
 pub struct MessageRetried<'a> {
     pub message_id: &'a str,
@@ -327,5 +349,50 @@ impl DlqReplayFinished<'_> {
             dry_run = self.dry_run,
             "dlq replay finished"
         );
+    }
+}
+
+/// A sweep finished with one bucket (its listing complete): what remains under the prefix.
+/// Sets the `janitor_prefix_*` gauges; the only label is the bucket.
+pub struct PrefixObserved<'a> {
+    pub bucket: &'a str,
+    pub objects: u64,
+    pub bytes: u64,
+    /// Age of the oldest remaining object when the listing finished (0 when none).
+    pub oldest_age: Duration,
+    /// Objects older than the max age that the sweep saw and did not delete.
+    pub stale_remaining: u64,
+    /// Objects listed without `LastModified` (skipped; counted in `objects`).
+    pub undated: u64,
+    /// When the listing finished.
+    pub listed_at: SystemTime,
+    pub dry_run: bool,
+}
+
+impl PrefixObserved<'_> {
+    pub fn emit(&self) {
+        let at = self
+            .listed_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        tracing::info!(
+            bucket = self.bucket,
+            objects = self.objects,
+            bytes = self.bytes,
+            oldest_age_s = self.oldest_age.as_secs(),
+            stale_remaining = self.stale_remaining,
+            undated = self.undated,
+            dry_run = self.dry_run,
+            "prefix census"
+        );
+        let bucket = self.bucket.to_owned();
+        metrics::gauge!(m::PREFIX_OBJECTS, "bucket" => bucket.clone()).set(self.objects as f64);
+        metrics::gauge!(m::PREFIX_BYTES, "bucket" => bucket.clone()).set(self.bytes as f64);
+        metrics::gauge!(m::PREFIX_OLDEST_AGE, "bucket" => bucket.clone())
+            .set(self.oldest_age.as_secs_f64());
+        metrics::gauge!(m::PREFIX_STALE_REMAINING, "bucket" => bucket.clone())
+            .set(self.stale_remaining as f64);
+        metrics::gauge!(m::PREFIX_SCAN_TIMESTAMP, "bucket" => bucket).set(at);
     }
 }

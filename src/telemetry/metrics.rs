@@ -22,6 +22,12 @@ pub const SWEEP_LAST_SUCCESS: &str = "janitor_sweep_last_success_timestamp_secon
 pub const BUILD_INFO: &str = "janitor_build_info";
 pub const DELETE_BATCH_KEYS: &str = "janitor_delete_batch_keys";
 pub const QUEUE_OLDEST_AGE: &str = "janitor_queue_oldest_age_seconds";
+pub const CLOCK_SKEW_ERRORS: &str = "janitor_clock_skew_errors_total";
+pub const PREFIX_OBJECTS: &str = "janitor_prefix_objects";
+pub const PREFIX_BYTES: &str = "janitor_prefix_bytes";
+pub const PREFIX_OLDEST_AGE: &str = "janitor_prefix_oldest_object_age_seconds";
+pub const PREFIX_STALE_REMAINING: &str = "janitor_prefix_stale_objects_remaining";
+pub const PREFIX_SCAN_TIMESTAMP: &str = "janitor_prefix_scan_timestamp_seconds";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
@@ -37,6 +43,7 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
         .set_buckets_for_metric(Matcher::Full(DELETE_BATCH_KEYS.into()), BATCH_BUCKETS)?
         .install_recorder()?;
     describe();
+    describe_prefix();
     zero_init();
     Ok(handle)
 }
@@ -99,6 +106,13 @@ fn describe() {
         DELETE_BATCH_KEYS,
         "Keys per DeleteObjects request sent by the worker."
     );
+    describe_counter!(
+        CLOCK_SKEW_ERRORS,
+        "AWS requests refused because this node's clock is off, by service."
+    );
+    for service in ["sqs", "s3"] {
+        metrics::counter!(CLOCK_SKEW_ERRORS, "service" => service).absolute(0);
+    }
 }
 
 /// Make every bounded label set visible from the start, so dashboards and `rate()` see zeros.
@@ -125,4 +139,48 @@ fn zero_init() {
     let _ = metrics::histogram!(SWEEP_DURATION);
     metrics::gauge!(INFLIGHT).set(0.0);
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+}
+
+/// The sweeper's `janitor_prefix_*` gauges: what remains under the prefix, per bucket, as of the
+/// last sweep that completed that bucket's listing (docs/metrics.md).
+fn describe_prefix() {
+    describe_gauge!(
+        PREFIX_OBJECTS,
+        "Objects under JANITOR_PREFIX after the last sweep of the bucket (listed minus deleted)."
+    );
+    describe_gauge!(
+        PREFIX_BYTES,
+        Unit::Bytes,
+        "Total size of the objects under JANITOR_PREFIX after the last sweep of the bucket."
+    );
+    describe_gauge!(
+        PREFIX_OLDEST_AGE,
+        Unit::Seconds,
+        "Age of the oldest object left under JANITOR_PREFIX when the last sweep listed it (0 if none)."
+    );
+    describe_gauge!(
+        PREFIX_STALE_REMAINING,
+        "Objects older than JANITOR_SWEEP_MAX_AGE that the last sweep saw but did not delete."
+    );
+    describe_gauge!(
+        PREFIX_SCAN_TIMESTAMP,
+        Unit::Seconds,
+        "Unix time the last sweep of the bucket finished listing it (0 = not yet swept)."
+    );
+}
+
+/// Zero-initialise the `janitor_prefix_*` gauges for every configured bucket, so the series
+/// exist from start-up; `janitor_prefix_scan_timestamp_seconds` 0 says "not swept yet".
+pub fn zero_init_prefix<'a>(buckets: impl IntoIterator<Item = &'a str>) {
+    for bucket in buckets {
+        for name in [
+            PREFIX_OBJECTS,
+            PREFIX_BYTES,
+            PREFIX_OLDEST_AGE,
+            PREFIX_STALE_REMAINING,
+            PREFIX_SCAN_TIMESTAMP,
+        ] {
+            metrics::gauge!(name, "bucket" => bucket.to_owned()).set(0.0);
+        }
+    }
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::retry::{AwsError, ErrorClass};
 use crate::s3url::ObjectRef;
-use crate::store::{ObjectStore, MAX_KEYS_PER_DELETE};
+use crate::store::{KeyOutcome, ObjectStore, MAX_KEYS_PER_DELETE};
 use crate::telemetry::events::{DeleteBatchDone, Source};
 
 /// Tuning of the batcher.
@@ -202,16 +202,14 @@ async fn flush(store: &dyn ObjectStore, bucket: &str, mut batch: Pending) {
                     }
                 }
             }
-            // A key the store did not report on: treat as a transient failure, never as success.
-            for (_, waiters) in batch.keys.drain() {
-                let err = AwsError {
-                    code: "MissingResult".into(),
-                    message: "DeleteObjects response did not cover this key".into(),
-                    ..stopped()
-                };
-                count(&Err(err.clone()));
-                for w in waiters {
-                    let _ = w.send(Err(err.clone()));
+        }
+        Err(err) if narrowable(&err) && batch.order.len() > 1 => {
+            for outcome in narrow(store, bucket, &batch.order, err).await {
+                count(&outcome.result);
+                if let Some(waiters) = batch.keys.remove(&outcome.key) {
+                    for w in waiters {
+                        let _ = w.send(outcome.result.clone());
+                    }
                 }
             }
         }
@@ -224,6 +222,18 @@ async fn flush(store: &dyn ObjectStore, bucket: &str, mut batch: Pending) {
             }
         }
     }
+    // A key the store did not report on: treat as a transient failure, never as success.
+    for (_, waiters) in batch.keys.drain() {
+        let err = AwsError {
+            code: "MissingResult".into(),
+            message: "DeleteObjects response did not cover this key".into(),
+            ..stopped()
+        };
+        count(&Err(err.clone()));
+        for w in waiters {
+            let _ = w.send(Err(err.clone()));
+        }
+    }
     DeleteBatchDone {
         source: Source::Worker,
         bucket,
@@ -234,4 +244,46 @@ async fn flush(store: &dyn ObjectStore, bucket: &str, mut batch: Pending) {
         elapsed: started.elapsed(),
     }
     .emit();
+}
+
+/// A permanent error for a whole DeleteObjects that one of its keys may have caused
+/// (`MalformedXML`, `InvalidArgument`, ...): worth narrowing down so that the messages whose
+/// keys merely rode in the same request are not dead-lettered with the culprit. Bucket-wide
+/// refusals (`NoSuchBucket`, `AccessDenied`) and transient errors are not narrowed.
+fn narrowable(err: &AwsError) -> bool {
+    !err.is_transient() && !matches!(err.code.as_str(), "NoSuchBucket" | "AccessDenied")
+}
+
+/// Bisect a rejected request: retry each half; a half that fails the same way is split again,
+/// down to single keys. Costs about 2·log2(n) requests per culprit, and only on failure.
+async fn narrow(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    keys: &[String],
+    first: AwsError,
+) -> Vec<KeyOutcome> {
+    let mut out = Vec::with_capacity(keys.len());
+    let mut todo: Vec<(Vec<String>, AwsError)> = vec![(keys.to_vec(), first)];
+    while let Some((keys, err)) = todo.pop() {
+        if keys.len() == 1 || !narrowable(&err) {
+            out.extend(keys.into_iter().map(|key| KeyOutcome {
+                key,
+                result: Err(err.clone()),
+            }));
+            continue;
+        }
+        let (left, right) = keys.split_at(keys.len() / 2);
+        for half in [left, right] {
+            match store.delete_objects(bucket, half).await {
+                Ok(outcomes) => out.extend(outcomes),
+                Err(e) => todo.push((half.to_vec(), e)),
+            }
+        }
+    }
+    tracing::info!(
+        bucket,
+        keys = keys.len(),
+        "DeleteObjects was rejected as a whole; narrowed it down key by key"
+    );
+    out
 }

@@ -10,14 +10,14 @@ use super::acker::Acker;
 use super::batcher::DeleteBatcher;
 use super::heartbeat::Heartbeat;
 use crate::deadletter::DeadLetter;
-use crate::message::{plan, Plan};
+use crate::message::plan;
 use backon::BackoffBuilder;
 
 use crate::queue::{Queue, Received};
 use crate::reason::{Reason, Rejection};
 use crate::retry::{delete_backoff, release_delay, AwsError};
 use crate::s3url::{LocationPolicy, ObjectRef, S3Endpoint};
-use crate::telemetry::events::{Inflight, MessageRetried, ObjectAudit, Source};
+use crate::telemetry::events::{ClockSkew, Inflight, MessageRetried, ObjectAudit, Source};
 
 /// Everything a message task needs; shared by all of them.
 pub struct Ctx {
@@ -39,7 +39,7 @@ pub struct Ctx {
 /// How processing ended.
 #[derive(Debug)]
 enum Outcome {
-    Deleted(Plan),
+    Deleted,
     Rejected(Rejection, Option<String>),
     Transient(AwsError, Option<String>),
     Unfinished,
@@ -70,8 +70,9 @@ pub async fn handle(ctx: Arc<Ctx>, msg: Received) {
         outcome = process(&ctx, &msg) => outcome,
         _ = ctx.abandon.cancelled() => Outcome::Unfinished,
     };
-    heartbeat.stop().await;
-    settle(&ctx, &msg, outcome).await;
+    // The heartbeat keeps the message hidden until its verdict is being written: `settle`
+    // stops it right before the final write (ack, DLQ delete, release).
+    settle(&ctx, &msg, outcome, heartbeat).await;
 }
 
 async fn process(ctx: &Ctx, msg: &Received) -> Outcome {
@@ -97,7 +98,17 @@ async fn process(ctx: &Ctx, msg: &Received) -> Outcome {
         let mut last_err = None;
         for (obj, result) in remaining.iter().zip(results) {
             match result {
-                Ok(()) => {}
+                // Audited as soon as it is confirmed, whatever the message's final verdict
+                // (a sibling key may still be refused and the message dead-lettered).
+                Ok(()) => ObjectAudit {
+                    source: Source::Worker,
+                    bucket: &obj.bucket,
+                    key: &obj.key,
+                    message_id: Some(&msg.message_id),
+                    page_id: page_id.as_deref(),
+                    refused: None,
+                }
+                .emit(),
                 Err(e) if e.is_transient() => {
                     retry.push(obj.clone());
                     last_err = Some(e);
@@ -121,7 +132,7 @@ async fn process(ctx: &Ctx, msg: &Received) -> Outcome {
             }
         }
         let Some(err) = last_err else {
-            return Outcome::Deleted(plan);
+            return Outcome::Deleted;
         };
         let Some(delay) = delays.next() else {
             return Outcome::Transient(err, page_id);
@@ -135,43 +146,38 @@ async fn process(ctx: &Ctx, msg: &Received) -> Outcome {
     }
 }
 
-async fn settle(ctx: &Ctx, msg: &Received, outcome: Outcome) {
+async fn settle(ctx: &Ctx, msg: &Received, outcome: Outcome, heartbeat: Heartbeat) {
     match outcome {
-        Outcome::Deleted(plan) => {
-            for obj in &plan.objects {
-                ObjectAudit {
-                    source: Source::Worker,
-                    bucket: &obj.bucket,
-                    key: &obj.key,
-                    message_id: Some(&msg.message_id),
-                    page_id: plan.message.page_id.as_deref(),
-                    refused: None,
-                }
-                .emit();
-            }
+        Outcome::Deleted => {
+            heartbeat.stop().await;
             // A failed ack is logged by the acker; the message comes back and is a cheap no-op.
             let _ = ctx.acker.ack(msg.receipt.clone(), msg.sent_at).await;
         }
         Outcome::Rejected(rejection, page_id) => {
             if ctx.dry_run {
+                heartbeat.stop().await;
                 tracing::info!(message_id = %msg.message_id, reason = %rejection.reason, detail = %rejection.detail, "dry run: would dead-letter");
                 return;
             }
-            dead_letter(ctx, msg, page_id.as_deref(), rejection).await;
+            dead_letter(ctx, msg, page_id.as_deref(), rejection, heartbeat).await;
         }
         Outcome::Transient(err, page_id) => {
-            if msg.receive_count >= ctx.max_attempts {
+            if err.is_clock_skew() {
+                // The node's clock, not the message: never dead-letter for it.
+                ClockSkew {
+                    service: err.service,
+                    operation: err.operation,
+                    code: &err.code,
+                    message: &err.message,
+                }
+                .emit();
+            } else if msg.receive_count >= ctx.max_attempts {
                 let detail = format!(
                     "received {} times (JANITOR_MAX_ATTEMPTS={}); last error: {}: {}",
                     msg.receive_count, ctx.max_attempts, err.code, err.message
                 );
-                dead_letter(
-                    ctx,
-                    msg,
-                    page_id.as_deref(),
-                    Rejection::new(Reason::RetriesExhausted, detail),
-                )
-                .await;
+                let rejection = Rejection::new(Reason::RetriesExhausted, detail);
+                dead_letter(ctx, msg, page_id.as_deref(), rejection, heartbeat).await;
                 return;
             }
             let delay = release_delay(msg.receive_count);
@@ -182,20 +188,34 @@ async fn settle(ctx: &Ctx, msg: &Received, outcome: Outcome) {
                 error: &format!("{}: {}", err.code, err.message),
             }
             .emit();
+            heartbeat.stop().await;
             release(ctx, msg, delay).await;
         }
-        Outcome::Unfinished => release(ctx, msg, Duration::ZERO).await,
-        Outcome::DryRun => {}
+        Outcome::Unfinished => {
+            heartbeat.stop().await;
+            release(ctx, msg, Duration::ZERO).await;
+        }
+        Outcome::DryRun => heartbeat.stop().await,
     }
 }
 
-async fn dead_letter(ctx: &Ctx, msg: &Received, page_id: Option<&str>, rejection: Rejection) {
-    if let Err(e) = ctx
-        .dead_letter
-        .dead_letter(msg, page_id, rejection.reason, &rejection.detail)
-        .await
-    {
-        tracing::error!(message_id = %msg.message_id, reason = %rejection.reason, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "dead-lettering failed; the message will be redelivered");
+/// Send the copy to the DLQ while the heartbeat still runs, then stop it and delete.
+async fn dead_letter(
+    ctx: &Ctx,
+    msg: &Received,
+    page_id: Option<&str>,
+    rejection: Rejection,
+    heartbeat: Heartbeat,
+) {
+    let (reason, detail) = (rejection.reason, rejection.detail.as_str());
+    let sent = ctx.dead_letter.send_copy(msg, reason, detail).await;
+    heartbeat.stop().await;
+    let result = match sent {
+        Ok(()) => ctx.dead_letter.remove(msg, page_id, reason, detail).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::error!(message_id = %msg.message_id, reason = %reason, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "dead-lettering failed; the message will be redelivered");
     }
 }
 

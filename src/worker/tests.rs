@@ -48,6 +48,23 @@ fn start(queue: FakeQueue, store: FakeStore, visibility: Duration, max_attempts:
     )
 }
 
+fn start_with_dlq(
+    queue: FakeQueue,
+    store: FakeStore,
+    dlq: FakeQueue,
+    visibility: Duration,
+    max_attempts: u32,
+) -> Rig {
+    start_full(
+        queue,
+        store,
+        dlq,
+        visibility,
+        max_attempts,
+        Duration::from_secs(1),
+    )
+}
+
 fn start_waiting(
     queue: FakeQueue,
     store: FakeStore,
@@ -56,6 +73,17 @@ fn start_waiting(
     wait: Duration,
 ) -> Rig {
     let dlq = FakeQueue::new("dlq");
+    start_full(queue, store, dlq, visibility, max_attempts, wait)
+}
+
+fn start_full(
+    queue: FakeQueue,
+    store: FakeStore,
+    dlq: FakeQueue,
+    visibility: Duration,
+    max_attempts: u32,
+    wait: Duration,
+) -> Rig {
     let stop = CancellationToken::new();
     let (batcher, _) = DeleteBatcher::spawn(Arc::new(store.clone()), BatcherConfig::default());
     let (acker, _) = Acker::spawn(Arc::new(queue.clone()), Duration::from_millis(20));
@@ -447,4 +475,193 @@ async fn short_polling_an_empty_queue_pauses_between_receives() {
     let (_, dlq, store) = rig.shutdown().await;
     assert_eq!(store.count(), 0);
     assert!(dlq.is_empty());
+}
+
+/// Log lines written while the guard lives (current-thread runtime: every task's events).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn start() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn lines(&self) -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_whole_request_rejection_dead_letters_only_the_culprits() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    let mut innocent = Vec::new();
+    let mut culprits = Vec::new();
+    for i in 0..10 {
+        let keys = [format!("m{i}/a.jpg"), format!("m{i}/b.jpg")];
+        put_all(&store, &[keys[0].as_str(), keys[1].as_str()]);
+        let b = body(&[keys[0].as_str(), keys[1].as_str()]);
+        if i == 3 || i == 7 {
+            store.poison_key(&format!("{PREFIX}{}", keys[1]));
+            culprits.push(b.clone());
+        } else {
+            innocent.push(keys);
+        }
+        queue.push(&b, Attributes::new());
+    }
+    let rig = start(queue, store, Duration::from_secs(30), 5);
+    rig.until(Duration::from_secs(30), |r| r.queue.is_empty())
+        .await;
+    let (_, dlq, store) = rig.shutdown().await;
+    // The scenario happened: some request carried a culprit's key together with others.
+    let requests = store.delete_requests();
+    assert!(
+        requests
+            .iter()
+            .any(|(_, keys)| keys.len() > 2 && keys.iter().any(|k| k.ends_with("m3/b.jpg"))),
+        "the culprit never shared a request: {requests:?}"
+    );
+    let mut dead: Vec<String> = dlq.messages().into_iter().map(|m| m.body).collect();
+    dead.sort();
+    culprits.sort();
+    assert_eq!(dead, culprits, "only the two culprits are dead-lettered");
+    for m in dlq.messages() {
+        assert_eq!(
+            m.attributes[ATTR_REASON].string_value.as_deref(),
+            Some("delete_rejected")
+        );
+    }
+    for keys in innocent {
+        for k in keys {
+            assert!(!store.exists(BUCKET, &format!("{PREFIX}{k}")), "{k} left");
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn clock_skew_never_dead_letters_even_at_max_attempts() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["skew/1.jpg"]);
+    for _ in 0..5 {
+        store.fail_next_delete(transient("s3", "DeleteObjects", "RequestTimeTooSkewed"));
+    }
+    let id = queue.push(&body(&["skew/1.jpg"]), Attributes::new());
+    // This receive is the last one JANITOR_MAX_ATTEMPTS allows.
+    queue.set_receive_count(&id, 2);
+    let rig = start(queue, store, Duration::from_secs(30), 3);
+    rig.until(Duration::from_secs(60), |r| {
+        r.queue.calls().iter().any(|c| {
+            matches!(c, QueueCall::ChangeVisibility { timeout, .. } if !timeout.is_zero() && *timeout != Duration::from_secs(30))
+        })
+    })
+    .await;
+    let (queue, dlq, store) = rig.shutdown().await;
+    assert!(dlq.is_empty(), "dead-lettered for the node's clock");
+    assert_eq!(queue.len(), 1, "released, still in the queue");
+    assert!(store.exists(BUCKET, &format!("{PREFIX}skew/1.jpg")));
+    assert_eq!(store.delete_requests().len(), 5, "retried in process first");
+}
+
+#[tokio::test(start_paused = true)]
+async fn heartbeat_covers_a_slow_dead_letter_send() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    queue.push("{not json", Attributes::new());
+    let dlq = FakeQueue::new("dlq");
+    dlq.set_send_delay(Duration::from_secs(20));
+    let rig = start_with_dlq(queue, store, dlq, Duration::from_secs(4), 5);
+    rig.until(Duration::from_secs(60), |r| r.queue.is_empty())
+        .await;
+    let (queue, dlq, _) = rig.shutdown().await;
+    assert_eq!(dlq.len(), 1);
+    let calls = queue.calls();
+    let receipt = Receipt("m-1#1".into());
+    let extends = calls
+        .iter()
+        .filter(|c| matches!(c, QueueCall::ChangeVisibility { receipts, timeout } if receipts.contains(&receipt) && *timeout == Duration::from_secs(4)))
+        .count();
+    assert!(
+        extends >= 4,
+        "a 20 s DLQ send with 4 s visibility needs extensions: {calls:?}"
+    );
+    let delete = calls
+        .iter()
+        .position(|c| matches!(c, QueueCall::DeleteBatch { .. }))
+        .expect("deleted from the main queue");
+    assert!(
+        !calls[delete..]
+            .iter()
+            .any(|c| matches!(c, QueueCall::ChangeVisibility { .. })),
+        "extended after the delete: {calls:?}"
+    );
+    let receives_with_msgs = calls
+        .iter()
+        .filter(|c| matches!(c, QueueCall::Receive { got } if *got > 0))
+        .count();
+    assert_eq!(receives_with_msgs, 1, "received twice: {calls:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_confirmed_deletion_is_audited_even_when_the_message_is_dead_lettered() {
+    let (captured, _guard) = Captured::start();
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["a/ok.jpg", "a/denied.jpg"]);
+    store.deny_key(&format!("{PREFIX}a/denied.jpg"));
+    queue.push(&body(&["a/ok.jpg", "a/denied.jpg"]), Attributes::new());
+    let rig = start(queue, store, Duration::from_secs(30), 5);
+    rig.until(Duration::from_secs(10), |r| r.queue.is_empty())
+        .await;
+    let (_, dlq, store) = rig.shutdown().await;
+    assert_eq!(dlq.len(), 1, "dead-lettered for the denied key");
+    assert!(!store.exists(BUCKET, &format!("{PREFIX}a/ok.jpg")));
+    let audit: Vec<serde_json::Value> = captured
+        .lines()
+        .into_iter()
+        .filter(|l| l["target"] == "janitor::audit")
+        .collect();
+    let event_for = |key: &str| {
+        audit
+            .iter()
+            .find(|l| l["fields"]["key"] == format!("{PREFIX}{key}"))
+            .map(|l| l["fields"]["event"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(
+        event_for("a/ok.jpg").as_deref(),
+        Some("object_deleted"),
+        "{audit:?}"
+    );
+    assert_eq!(
+        event_for("a/denied.jpg").as_deref(),
+        Some("object_refused"),
+        "{audit:?}"
+    );
+    let deleted = &audit
+        .iter()
+        .find(|l| l["fields"]["event"] == "object_deleted")
+        .unwrap()["fields"];
+    assert_eq!(deleted["bucket"], BUCKET);
+    assert_eq!(deleted["message_id"], "m-1");
+    assert_eq!(deleted["source"], "worker");
 }

@@ -1,0 +1,449 @@
+//! Unit tests of settings validation: every bad value names its setting, in one line.
+
+use super::*;
+use crate::cli::{PeekArgs, ReplayArgs};
+use crate::reason::Reason;
+
+#[test]
+fn durations() {
+    assert_eq!(
+        parse_duration("X", "500ms").unwrap(),
+        Duration::from_millis(500)
+    );
+    assert_eq!(parse_duration("X", "20s").unwrap(), Duration::from_secs(20));
+    assert_eq!(parse_duration("X", "5m").unwrap(), Duration::from_secs(300));
+    assert_eq!(
+        parse_duration("X", "1h").unwrap(),
+        Duration::from_secs(3600)
+    );
+    assert_eq!(
+        parse_duration("X", "7d").unwrap(),
+        Duration::from_secs(7 * 86400)
+    );
+    assert_eq!(parse_duration("X", "0").unwrap(), Duration::ZERO);
+    let e = parse_duration("JANITOR_WAIT_TIME", "soon").unwrap_err();
+    assert_eq!(e.setting, "JANITOR_WAIT_TIME");
+    assert!(!e.to_string().contains('\n'));
+}
+
+#[test]
+fn bools_and_counts() {
+    assert!(parse_bool("X", "TRUE").unwrap());
+    assert!(!parse_bool("X", "off").unwrap());
+    assert!(parse_bool("X", "maybe").is_err());
+    assert_eq!(parse_count::<u32>("X", "5", 1, 10).unwrap(), 5);
+    assert!(parse_count::<u32>("X", "0", 1, 10).is_err());
+    assert!(parse_count::<u32>("X", "-1", 1, 10).is_err());
+}
+
+#[test]
+fn bucket_names() {
+    assert!(valid_bucket_name("keep-notion-sync-images"));
+    assert!(valid_bucket_name("a.b.c"));
+    assert!(!valid_bucket_name("ab"));
+    assert!(!valid_bucket_name("Upper"));
+    assert!(!valid_bucket_name("-dash"));
+}
+
+fn run_args() -> RunArgs {
+    RunArgs {
+        common: CommonArgs {
+            queue_url: Some("http://127.0.0.1:5000/123456789012/q".into()),
+            dlq_url: None,
+            buckets: Some("b-one, b-two".into()),
+            prefix: Some("keep-images/".into()),
+            log_format: "json".into(),
+            s3_force_path_style: None,
+            audit: "on".into(),
+        },
+        concurrency: "4".into(),
+        wait_time: "20s".into(),
+        visibility_timeout: "60s".into(),
+        max_attempts: "5".into(),
+        sweep_interval: "1h".into(),
+        sweep_max_age: "7d".into(),
+        http_addr: "0.0.0.0:9090".into(),
+        shutdown_timeout: "20s".into(),
+        dry_run: None,
+        queue_poll_interval: "30s".into(),
+    }
+}
+
+#[test]
+fn defaults_validate() {
+    let s = run(&run_args()).unwrap();
+    assert_eq!(s.concurrency.get(), 4);
+    assert_eq!(s.common.policy.buckets().count(), 2);
+    assert_eq!(s.sweep.lease.bucket, "b-one");
+    assert_eq!(s.sweep.interval, Some(Duration::from_secs(3600)));
+}
+
+#[test]
+fn each_bad_value_names_its_setting() {
+    type Mutation = Box<dyn Fn(&mut RunArgs)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        (
+            "JANITOR_WAIT_TIME",
+            Box::new(|a| a.wait_time = "21s".into()),
+        ),
+        (
+            "JANITOR_WAIT_TIME",
+            Box::new(|a| a.wait_time = "1500ms".into()),
+        ),
+        (
+            "JANITOR_VISIBILITY_TIMEOUT",
+            Box::new(|a| a.visibility_timeout = "1s".into()),
+        ),
+        (
+            "JANITOR_CONCURRENCY",
+            Box::new(|a| a.concurrency = "0".into()),
+        ),
+        (
+            "JANITOR_MAX_ATTEMPTS",
+            Box::new(|a| a.max_attempts = "x".into()),
+        ),
+        (
+            "JANITOR_HTTP_ADDR",
+            Box::new(|a| a.http_addr = "nowhere".into()),
+        ),
+        (
+            "JANITOR_SWEEP_MAX_AGE",
+            Box::new(|a| a.sweep_max_age = "0".into()),
+        ),
+        (
+            "JANITOR_QUEUE_URL",
+            Box::new(|a| a.common.queue_url = Some("not a url".into())),
+        ),
+        ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = None)),
+        (
+            "JANITOR_BUCKETS",
+            Box::new(|a| a.common.buckets = Some(" , ".into())),
+        ),
+        (
+            "JANITOR_BUCKETS",
+            Box::new(|a| a.common.buckets = Some("Bad_Bucket".into())),
+        ),
+        (
+            "JANITOR_LOG_FORMAT",
+            Box::new(|a| a.common.log_format = "xml".into()),
+        ),
+        (
+            "JANITOR_AUDIT",
+            Box::new(|a| a.common.audit = "loud".into()),
+        ),
+        (
+            "JANITOR_DRY_RUN",
+            Box::new(|a| a.dry_run = Some("perhaps".into())),
+        ),
+    ];
+    for (setting, mutate) in cases {
+        let mut a = run_args();
+        mutate(&mut a);
+        let err = run(&a).expect_err(setting);
+        assert_eq!(err.setting, setting, "{err}");
+        assert!(!err.to_string().contains('\n'));
+    }
+}
+
+#[test]
+fn lease_defaults_to_the_first_bucket_as_listed_not_sorted() {
+    let mut a = run_args();
+    a.common.buckets = Some(" zz-main-bucket , aa-extra".into());
+    assert_eq!(run(&a).unwrap().sweep.lease.bucket, "zz-main-bucket");
+}
+
+#[test]
+fn lease_ttl_defaults_to_2m_and_must_be_at_least_2s() {
+    assert_eq!(lease_ttl_from(None).unwrap(), Duration::from_secs(120));
+    assert_eq!(lease_ttl_from(Some(" ")).unwrap(), Duration::from_secs(120));
+    assert_eq!(lease_ttl_from(Some("4s")).unwrap(), Duration::from_secs(4));
+    assert_eq!(lease_ttl_from(Some("2s")).unwrap(), Duration::from_secs(2));
+    for raw in ["1s", "1999ms", "0", "soon"] {
+        let e = lease_ttl_from(Some(raw)).expect_err(raw);
+        assert_eq!(e.setting, "JANITOR_SWEEP_LEASE_TTL");
+    }
+}
+
+#[test]
+fn explicit_empty_prefix_is_allowed() {
+    let mut a = run_args();
+    a.common.prefix = Some(String::new());
+    let s = run(&a).unwrap();
+    assert_eq!(s.common.policy.prefix(), "");
+}
+
+fn replay_args() -> ReplayArgs {
+    ReplayArgs {
+        common: CommonArgs {
+            queue_url: Some("http://127.0.0.1:5000/123456789012/q".into()),
+            log_format: "json".into(),
+            audit: "on".into(),
+            ..CommonArgs::default()
+        },
+        max: None,
+        reasons: Vec::new(),
+        rate: None,
+        dry_run: false,
+        to: None,
+        idle_timeout: "5s".into(),
+        visibility_timeout: "30s".into(),
+    }
+}
+
+#[test]
+fn dlq_commands_need_no_buckets_or_prefix() {
+    let (common, s) = replay(&replay_args()).unwrap();
+    assert_eq!(common.queue_url, "http://127.0.0.1:5000/123456789012/q");
+    assert_eq!(s.options.max, None);
+    assert_eq!(s.options.idle, Duration::from_secs(5));
+    let mut a = replay_args();
+    a.max = Some("1000".into());
+    a.reasons = vec![
+        "delete_rejected".into(),
+        "invalid_url".into(),
+        "delete_rejected".into(),
+    ];
+    a.rate = Some("0.5".into());
+    a.to = Some("http://127.0.0.1:5000/123456789012/other".into());
+    let (_, s) = replay(&a).unwrap();
+    assert_eq!(s.options.max, Some(1000));
+    assert_eq!(
+        s.options.reasons,
+        [Reason::DeleteRejected, Reason::InvalidUrl]
+    );
+    assert_eq!(s.options.rate, Some(0.5));
+    assert!(s.to.is_some());
+}
+
+#[test]
+fn bad_dlq_flags_name_the_flag() {
+    type Mutate = Box<dyn Fn(&mut ReplayArgs)>;
+    let cases: Vec<(&str, Mutate)> = vec![
+        ("--max", Box::new(|a| a.max = Some("0".into()))),
+        ("--max", Box::new(|a| a.max = Some("ten".into()))),
+        (
+            "--reason",
+            Box::new(|a| a.reasons = vec!["delete_rejected".into(), "oops".into()]),
+        ),
+        ("--rate", Box::new(|a| a.rate = Some("0".into()))),
+        ("--rate", Box::new(|a| a.rate = Some("NaN".into()))),
+        ("--rate", Box::new(|a| a.rate = Some("fast".into()))),
+        ("--to", Box::new(|a| a.to = Some("queue".into()))),
+        ("--idle-timeout", Box::new(|a| a.idle_timeout = "0".into())),
+        (
+            "--visibility-timeout",
+            Box::new(|a| a.visibility_timeout = "1s".into()),
+        ),
+        (
+            "--visibility-timeout",
+            Box::new(|a| {
+                a.rate = Some("0.1".into());
+                a.visibility_timeout = "10s".into();
+            }),
+        ),
+        ("JANITOR_QUEUE_URL", Box::new(|a| a.common.queue_url = None)),
+    ];
+    for (setting, mutate) in cases {
+        let mut a = replay_args();
+        mutate(&mut a);
+        let err = replay(&a).expect_err(setting);
+        assert_eq!(err.setting, setting, "{err}");
+        assert!(!err.to_string().contains('\n'));
+    }
+    let peek_args = |max: &str| PeekArgs {
+        common: replay_args().common,
+        max: max.into(),
+        json: false,
+    };
+    assert_eq!(peek(&peek_args("10")).unwrap().1.max, 10);
+    assert_eq!(peek(&peek_args("0")).unwrap_err().setting, "--max");
+    assert_eq!(peek(&peek_args("1001")).unwrap_err().setting, "--max");
+}
+
+#[test]
+fn a_dlq_that_is_the_main_queue_is_refused_before_any_aws_call() {
+    let mut a = run_args();
+    // The same queue, spelled differently (localhost vs 127.0.0.1, trailing slash).
+    a.common.dlq_url = Some("http://localhost:5000/123456789012/q/".into());
+    assert_eq!(run(&a).unwrap_err().setting, "JANITOR_DLQ_URL");
+    let mut r = replay_args();
+    r.common.dlq_url = Some("http://127.0.0.1:5000/123456789012/q".into());
+    assert_eq!(replay(&r).unwrap_err().setting, "JANITOR_DLQ_URL");
+    a.common.dlq_url = Some("http://127.0.0.1:5000/123456789012/q-dlq".into());
+    assert!(run(&a).is_ok());
+}
+
+#[test]
+fn every_duration_has_an_upper_bound() {
+    type Mutation = Box<dyn Fn(&mut RunArgs)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        (
+            "JANITOR_SWEEP_INTERVAL",
+            Box::new(|a| a.sweep_interval = "8000y".into()),
+        ),
+        (
+            "JANITOR_SWEEP_MAX_AGE",
+            Box::new(|a| a.sweep_max_age = "8000y".into()),
+        ),
+        (
+            "JANITOR_SHUTDOWN_TIMEOUT",
+            Box::new(|a| a.shutdown_timeout = "8000y".into()),
+        ),
+        (
+            "JANITOR_QUEUE_POLL_INTERVAL",
+            Box::new(|a| a.queue_poll_interval = "8000y".into()),
+        ),
+        (
+            "JANITOR_VISIBILITY_TIMEOUT",
+            Box::new(|a| a.visibility_timeout = "8000y".into()),
+        ),
+        (
+            "JANITOR_WAIT_TIME",
+            Box::new(|a| a.wait_time = "8000y".into()),
+        ),
+    ];
+    for (setting, mutate) in cases {
+        let mut a = run_args();
+        mutate(&mut a);
+        let err = run(&a).expect_err(setting);
+        assert_eq!(err.setting, setting, "{err}");
+    }
+    let env = |k: &str| (k == "JANITOR_SWEEP_LEASE_TTL").then(|| "8000y".to_string());
+    assert_eq!(
+        run_in(&run_args(), &env).unwrap_err().setting,
+        "JANITOR_SWEEP_LEASE_TTL"
+    );
+    // The largest allowed values still validate.
+    let mut a = run_args();
+    a.sweep_interval = "30d".into();
+    a.sweep_max_age = "3650d".into();
+    a.queue_poll_interval = "1d".into();
+    let env = |k: &str| (k == "JANITOR_SWEEP_LEASE_TTL").then(|| "1d".to_string());
+    assert!(run_in(&a, &env).is_ok());
+}
+
+mod property {
+    use std::collections::HashMap;
+
+    use clap::Parser;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::cli::{Cli, Command, SweepArgs};
+
+    /// Anything at all, and things that look like the values these settings take.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[0-9]{1,30}(ns|us|ms|s|m|h|d|w|M|y)?",
+            "[0-9]{1,4}(h|m|s)[0-9]{1,4}(ms|s)?",
+            "-?[0-9]{1,12}(\\.[0-9]{1,4})?",
+            "(true|false|on|off|yes|no|json|text|0|1| )",
+            "(http|https|s3)://[a-z0-9.:-]{0,20}/[0-9]{0,12}/[a-z-]{0,10}",
+            "[ -~]{0,24}",
+            Just(String::new()),
+        ]
+    }
+
+    const ENV_ONLY: [&str; 5] = [
+        "JANITOR_SWEEP_LEASE_TTL",
+        "JANITOR_SWEEP_LEASE_BUCKET",
+        "JANITOR_SWEEP_LEASE_KEY",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+    ];
+
+    fn named(e: &ConfigError) -> bool {
+        !e.to_string().contains('\n')
+            && (e.setting.starts_with("JANITOR_")
+                || e.setting.starts_with("AWS_ENDPOINT_URL")
+                || e.setting.starts_with("--"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Any string in any setting: valid settings, or one line naming the setting (exit 2);
+        /// never a panic.
+        #[test]
+        fn any_value_of_any_setting_validates_or_names_the_setting(
+            v in proptest::collection::vec(value(), 23),
+            present in proptest::collection::vec(any::<bool>(), 23),
+        ) {
+            let pick = |i: usize| present[i].then(|| v[i].clone());
+            let mut a = run_args();
+            let d = run_args();
+            a.common.queue_url = pick(0).or(d.common.queue_url);
+            a.common.dlq_url = pick(1);
+            a.common.buckets = pick(2).or(d.common.buckets);
+            a.common.prefix = pick(3).or(d.common.prefix);
+            a.common.log_format = pick(4).unwrap_or(d.common.log_format);
+            a.common.s3_force_path_style = pick(5);
+            a.common.audit = pick(6).unwrap_or(d.common.audit);
+            a.concurrency = pick(7).unwrap_or(d.concurrency);
+            a.wait_time = pick(8).unwrap_or(d.wait_time);
+            a.visibility_timeout = pick(9).unwrap_or(d.visibility_timeout);
+            a.max_attempts = pick(10).unwrap_or(d.max_attempts);
+            a.sweep_interval = pick(11).unwrap_or(d.sweep_interval);
+            a.sweep_max_age = pick(12).unwrap_or(d.sweep_max_age);
+            a.http_addr = pick(13).unwrap_or(d.http_addr);
+            a.shutdown_timeout = pick(14).unwrap_or(d.shutdown_timeout);
+            a.dry_run = pick(15);
+            a.queue_poll_interval = pick(16).unwrap_or(d.queue_poll_interval);
+            let env: HashMap<&str, String> = ENV_ONLY
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| pick(17 + i).map(|val| (*k, val)))
+                .collect();
+            let env_fn = |k: &str| env.get(k).cloned();
+            match run_in(&a, &env_fn) {
+                Err(e) => prop_assert!(named(&e), "{e}"),
+                // What validates is safe to compute with (the sweeper's cutoff, the lease's
+                // expiry): no overflow panic later.
+                Ok(s) => {
+                    prop_assert!(std::time::SystemTime::now().checked_sub(s.sweep.max_age).is_some());
+                    let ttl = time::Duration::try_from(s.sweep.lease_ttl).ok();
+                    prop_assert!(ttl.and_then(|t| time::OffsetDateTime::now_utc().checked_add(t)).is_some());
+                }
+            }
+            let sweep = SweepArgs {
+                common: a.common.clone(),
+                dry_run: a.dry_run.clone(),
+                max_age: a.sweep_max_age.clone(),
+            };
+            if let Err(e) = sweep_in(&sweep, &env_fn) {
+                prop_assert!(named(&e), "{e}");
+            }
+            let mut r = replay_args();
+            r.common = a.common.clone();
+            r.max = pick(22);
+            r.rate = pick(21);
+            r.idle_timeout = pick(20).unwrap_or(r.idle_timeout);
+            r.visibility_timeout = pick(19).unwrap_or(r.visibility_timeout);
+            if let Err(e) = replay(&r) {
+                prop_assert!(named(&e), "{e}");
+            }
+        }
+
+        /// The same through clap, as flags: clap refuses (exit 2) or config validates.
+        #[test]
+        fn any_flag_value_parses_or_is_refused(v in proptest::collection::vec(value(), 6)) {
+            let argv = [
+                "image-janitor", "run",
+                "--queue-url", "http://127.0.0.1:5000/123456789012/q",
+                "--buckets", "b-one", "--prefix", "keep-images/",
+                "--wait-time", &v[0], "--visibility-timeout", &v[1],
+                "--sweep-interval", &v[2], "--sweep-max-age", &v[3],
+                "--shutdown-timeout", &v[4], "--concurrency", &v[5],
+            ];
+            if let Ok(cli) = Cli::try_parse_from(argv) {
+                let Command::Run(args) = cli.command else {
+                    return Err(TestCaseError::fail("not run"));
+                };
+                if let Err(e) = run_in(&args, &|_: &str| None) {
+                    prop_assert!(named(&e), "{e}");
+                }
+            }
+        }
+    }
+}
