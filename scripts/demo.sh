@@ -158,6 +158,7 @@ export JANITOR_BUCKETS="${BUCKET}"
 export JANITOR_PREFIX="${PREFIX}"
 export JANITOR_S3_FORCE_PATH_STYLE=true
 export JANITOR_LOG_FORMAT=text
+echo "-- image-janitor preflight (docs/preflight.md; timer off, so no lease):"; JANITOR_SWEEP_INTERVAL=0 "${BIN}" preflight
 
 section "3. Sample images (what Keep-Notion-Sync leaves behind)"
 aws put "${BUCKET}" \

@@ -36,6 +36,12 @@ pub enum Command {
     Dlq(DlqCommand),
     /// Send one page.created message naming the given image URLs; prints the SQS message id.
     Publish(PublishArgs),
+    /// Check, changing nothing a user cares about, that every permission and setting `run`
+    /// needs is in place: one line per check (ok / WARN / FAIL and the fix).
+    ///
+    /// Takes the same settings as `run`. Exit 0 when nothing fails, 1 otherwise, 2 for bad
+    /// configuration (before any AWS call). See docs/preflight.md.
+    Preflight(PreflightArgs),
 }
 
 /// Settings shared by the commands that touch queues and buckets.
@@ -243,4 +249,18 @@ pub struct PublishArgs {
     /// Image URLs (s3://BUCKET/KEY or https URLs).
     #[arg(value_name = "URL", required = true)]
     pub urls: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    /// The settings `run` would use (every option and variable of `run`).
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// One JSON object per check per line on stdout, nothing else on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also prove SendMessage on the dead-letter queue: send a marker message (attribute
+    /// janitor.preflight) to it and delete it at once.
+    #[arg(long)]
+    pub send_probe: bool,
 }

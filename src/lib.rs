@@ -4,7 +4,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`cli`] | clap derive: `run`, `sweep`, `dlq {peek, replay}`, `publish` |
+//! | [`cli`] | clap derive: `run`, `sweep`, `dlq {peek, replay}`, `publish`, `preflight` |
 //! | [`config`] | raw flags/env → typed, validated settings ([`config::ConfigError`] → exit 2) |
 //! | [`message`] | the page.created schema and SNS envelope (pure) |
 //! | [`s3url`] | URL → [`s3url::ObjectRef`]; the location policy (pure) |
@@ -23,6 +23,7 @@
 //! | [`shutdown`] | signals |
 //! | [`app`] | `run` wired together, drain on shutdown |
 //! | [`publish`] | `image-janitor publish` |
+//! | [`preflight`] | `image-janitor preflight`: every permission and setting `run` needs, checked |
 
 pub mod app;
 pub mod aws;
@@ -32,6 +33,7 @@ pub mod deadletter;
 pub mod depth;
 pub mod dlq;
 pub mod message;
+pub mod preflight;
 pub mod publish;
 pub mod queue;
 pub mod reason;

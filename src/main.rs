@@ -101,6 +101,15 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
             start_telemetry(common.log_format, common.audit);
             runtime()?.block_on(dlq::command::replay(&common, &settings))
         }
+        Command::Preflight(args) => {
+            let settings = config::run(&args.run)?;
+            start_telemetry(settings.common.log_format, settings.common.audit);
+            runtime()?.block_on(image_janitor::preflight::command::preflight(
+                &settings,
+                args.json,
+                args.send_probe,
+            ))
+        }
         Command::Publish(args) => {
             let format = config::log_format_only(&args.log_format)?;
             let queue_url = config::required_queue_url(args.queue_url.as_deref())?;

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::permanent;
-use crate::queue::{Attributes, BatchResult, Depth, Outgoing, Queue, Receipt, Received};
+use crate::queue::{
+    Attributes, BatchResult, Depth, Outgoing, Queue, QueueSettings, Receipt, Received,
+};
 use crate::retry::AwsError;
 
 /// One call the fake saw.
@@ -28,6 +30,7 @@ pub enum QueueCall {
         bodies: Vec<String>,
     },
     Depth,
+    Settings,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +57,10 @@ struct State {
     fail_send_body: HashSet<String>,
     /// Message ids whose next DeleteMessageBatch entry fails, whatever the receipt (once each).
     fail_delete_id: HashSet<String>,
+    /// What GetQueueAttributes reports; `None` = [`FakeQueue::default_settings`].
+    settings: Option<QueueSettings>,
+    /// Every call fails with this permanent error code (an IAM deny), until cleared.
+    denied: Option<String>,
     /// Every SendMessageBatch takes this long (a slow DLQ).
     send_delay: Duration,
 }
@@ -151,6 +158,43 @@ impl FakeQueue {
         self.lock().fail_delete_id.insert(id.into());
     }
 
+    /// The ARN of the fake queue with this URL: `arn:aws:sqs:us-east-1:000000000000:NAME` for a
+    /// URL ending in `/NAME`. [`Queue::url_of`] maps it back to `fake://queue/NAME`.
+    pub fn arn_of(url: &str) -> String {
+        let name = url.rsplit('/').next().unwrap_or_default();
+        format!("arn:aws:sqs:us-east-1:000000000000:{name}")
+    }
+
+    /// What a fresh queue reports: SQS's defaults (visibility 30 s, 256 KiB, 4 days, SSE-SQS).
+    pub fn default_settings(url: &str) -> QueueSettings {
+        QueueSettings {
+            arn: Some(Self::arn_of(url)),
+            redrive_policy: None,
+            visibility_timeout: Some(Duration::from_secs(30)),
+            maximum_message_size: Some(262_144),
+            retention: Some(Duration::from_secs(345_600)),
+            kms_key_id: None,
+            sqs_managed_sse: Some(true),
+        }
+    }
+
+    /// Make GetQueueAttributes report these settings.
+    pub fn set_settings(&self, settings: QueueSettings) {
+        self.lock().settings = Some(settings);
+    }
+
+    /// Refuse every call from now on with this permanent error code (e.g. `AccessDenied`).
+    pub fn deny(&self, code: &str) {
+        self.lock().denied = Some(code.into());
+    }
+
+    fn check_denied(&self, operation: &'static str) -> Result<(), AwsError> {
+        match &self.lock().denied {
+            Some(code) => Err(permanent("sqs", operation, code)),
+            None => Ok(()),
+        }
+    }
+
     /// The next SendMessageBatch entry with this body fails.
     pub fn fail_send_of_body(&self, body: &str) {
         self.lock().fail_send_body.insert(body.into());
@@ -169,6 +213,7 @@ impl Queue for FakeQueue {
         wait: Duration,
         visibility: Duration,
     ) -> Result<Vec<Received>, AwsError> {
+        self.check_denied("ReceiveMessage")?;
         let deadline = Instant::now() + wait;
         loop {
             {
@@ -210,6 +255,7 @@ impl Queue for FakeQueue {
     }
 
     async fn delete_batch(&self, receipts: &[Receipt]) -> Result<BatchResult<()>, AwsError> {
+        self.check_denied("DeleteMessageBatch")?;
         let mut s = self.lock();
         s.calls.push(QueueCall::DeleteBatch {
             receipts: receipts.to_vec(),
@@ -281,6 +327,7 @@ impl Queue for FakeQueue {
     }
 
     async fn send_batch(&self, messages: &[Outgoing]) -> Result<BatchResult<String>, AwsError> {
+        self.check_denied("SendMessageBatch")?;
         let delay = self.lock().send_delay;
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -331,5 +378,25 @@ impl Queue for FakeQueue {
             inflight: s.messages.len() as u64 - visible,
             delayed: 0,
         })
+    }
+
+    async fn settings(&self) -> Result<QueueSettings, AwsError> {
+        self.check_denied("GetQueueAttributes")?;
+        let mut s = self.lock();
+        s.calls.push(QueueCall::Settings);
+        Ok(s.settings
+            .clone()
+            .unwrap_or_else(|| Self::default_settings(&self.url)))
+    }
+
+    async fn url_of(&self, arn: &str) -> Result<String, AwsError> {
+        match arn.strip_prefix("arn:aws:sqs:us-east-1:000000000000:") {
+            Some(name) if !name.is_empty() => Ok(format!("fake://queue/{name}")),
+            _ => Err(permanent(
+                "sqs",
+                "GetQueueUrl",
+                "AWS.SimpleQueueService.NonExistentQueue",
+            )),
+        }
     }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{permanent, transient};
 use crate::retry::AwsError;
-use crate::store::{CondPut, KeyOutcome, ListPage, Listed, ObjectStore, Versioned};
+use crate::store::{CondPut, KeyOutcome, LifecycleRule, ListPage, Listed, ObjectStore, Versioned};
 
 #[derive(Default)]
 struct State {
@@ -26,6 +26,18 @@ struct State {
     undated: HashSet<(String, String)>,
     etag_counter: u64,
     delay: std::time::Duration,
+    /// Deletes of keys under these prefixes are refused per key (AccessDenied), like IAM does.
+    deny_prefixes: Vec<String>,
+    /// Deletes of keys NOT under this prefix are refused per key (a role scoped to it).
+    deny_outside: Option<String>,
+    /// ListObjectsV2 is refused (AccessDenied).
+    deny_list: bool,
+    /// PutObject (conditional writes) is refused (AccessDenied).
+    deny_put: bool,
+    /// bucket → lifecycle rules; a bucket absent here has no lifecycle configuration.
+    lifecycle: HashMap<String, Vec<LifecycleRule>>,
+    /// GetBucketLifecycleConfiguration is refused (AccessDenied).
+    deny_lifecycle: bool,
     /// Keys that make any DeleteObjects naming them fail as a whole (S3's 400 MalformedXML).
     poison_keys: HashSet<String>,
     /// GetObject of a missing key is AccessDenied (S3 under an IAM without unconditioned ListBucket).
@@ -117,6 +129,50 @@ impl FakeStore {
         self.lock().deny_keys.insert(key.into());
     }
 
+    /// Deletes of every key under `prefix` are refused with AccessDenied inside a 200 response.
+    pub fn deny_prefix(&self, prefix: &str) {
+        self.lock().deny_prefixes.push(prefix.into());
+    }
+
+    /// Deletes of every key outside `prefix` are refused with AccessDenied inside a 200 response
+    /// (the shipped IAM policy's shape).
+    pub fn deny_outside(&self, prefix: &str) {
+        self.lock().deny_outside = Some(prefix.into());
+    }
+
+    /// ListObjectsV2 answers AccessDenied.
+    pub fn deny_list(&self) {
+        self.lock().deny_list = true;
+    }
+
+    /// PutObject answers AccessDenied.
+    pub fn deny_put(&self) {
+        self.lock().deny_put = true;
+    }
+
+    /// GetBucketLifecycleConfiguration answers AccessDenied.
+    pub fn deny_lifecycle(&self) {
+        self.lock().deny_lifecycle = true;
+    }
+
+    /// The bucket's lifecycle configuration.
+    pub fn set_lifecycle(&self, bucket: &str, rules: Vec<LifecycleRule>) {
+        self.lock().lifecycle.insert(bucket.into(), rules);
+    }
+
+    /// The body of an object, if present.
+    pub fn body(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        self.lock()
+            .objects
+            .get(&(bucket.to_string(), key.to_string()))
+            .map(|(_, body, _)| body.clone())
+    }
+
+    /// Every (bucket, key) stored, in order.
+    pub fn keys(&self) -> Vec<(String, String)> {
+        self.lock().objects.keys().cloned().collect()
+    }
+
     /// Answer a GetObject of a missing key with AccessDenied, as S3 does to a caller without
     /// `s3:ListBucket` on the bucket for requests without an `s3:prefix` (the shipped IAM).
     pub fn deny_missing_reads(&self) {
@@ -161,7 +217,14 @@ impl ObjectStore for FakeStore {
         }
         let mut out = Vec::new();
         for k in keys {
-            if s.deny_keys.contains(k) {
+            let outside = s
+                .deny_outside
+                .as_ref()
+                .is_some_and(|p| !k.starts_with(p.as_str()));
+            if s.deny_keys.contains(k)
+                || outside
+                || s.deny_prefixes.iter().any(|p| k.starts_with(p.as_str()))
+            {
                 out.push(KeyOutcome {
                     key: k.clone(),
                     result: Err(permanent("s3", "DeleteObjects", "AccessDenied")),
@@ -195,6 +258,9 @@ impl ObjectStore for FakeStore {
     ) -> Result<ListPage, AwsError> {
         let mut s = self.lock();
         s.list_requests += 1;
+        if s.deny_list {
+            return Err(permanent("s3", "ListObjectsV2", "AccessDenied"));
+        }
         if !s.buckets.contains(bucket) {
             return Err(permanent("s3", "ListObjectsV2", "NoSuchBucket"));
         }
@@ -245,6 +311,9 @@ impl ObjectStore for FakeStore {
         if_match: Option<&str>,
     ) -> Result<CondPut, AwsError> {
         let mut s = self.lock();
+        if s.deny_put {
+            return Err(permanent("s3", "PutObject", "AccessDenied"));
+        }
         let id = (bucket.to_string(), key.to_string());
         let current = s.objects.get(&id).map(|(_, _, e)| e.clone());
         let ok = match (if_match, current) {
@@ -268,5 +337,24 @@ impl ObjectStore for FakeStore {
             .objects
             .remove(&(bucket.to_string(), key.to_string()));
         Ok(())
+    }
+
+    async fn lifecycle_rules(&self, bucket: &str) -> Result<Vec<LifecycleRule>, AwsError> {
+        let s = self.lock();
+        if s.deny_lifecycle {
+            return Err(permanent(
+                "s3",
+                "GetBucketLifecycleConfiguration",
+                "AccessDenied",
+            ));
+        }
+        if !s.buckets.contains(bucket) {
+            return Err(permanent(
+                "s3",
+                "GetBucketLifecycleConfiguration",
+                "NoSuchBucket",
+            ));
+        }
+        Ok(s.lifecycle.get(bucket).cloned().unwrap_or_default())
     }
 }

@@ -106,6 +106,51 @@ pub struct Depth {
     pub delayed: u64,
 }
 
+/// A queue's RedrivePolicy, parsed: where SQS itself moves a message after `max_receive_count`
+/// receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redrive {
+    pub target_arn: String,
+    pub max_receive_count: Option<u32>,
+}
+
+impl Redrive {
+    /// `{"deadLetterTargetArn":"arn:aws:sqs:…","maxReceiveCount":N}` (N a number or a string, as
+    /// SQS returns either); `None` when there is no target ARN.
+    pub fn parse(policy: &str) -> Option<Redrive> {
+        let v: serde_json::Value = serde_json::from_str(policy).ok()?;
+        let target_arn = v.get("deadLetterTargetArn")?.as_str()?.to_owned();
+        let max_receive_count = match v.get("maxReceiveCount") {
+            Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        Some(Redrive {
+            target_arn,
+            max_receive_count,
+        })
+    }
+}
+
+/// The configuration of a queue, as GetQueueAttributes reports it (read by `preflight`).
+/// A field is `None` when the queue did not report it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueSettings {
+    pub arn: Option<String>,
+    /// The RedrivePolicy JSON exactly as SQS returned it (see [`Redrive::parse`]).
+    pub redrive_policy: Option<String>,
+    /// The queue's default visibility timeout (`VisibilityTimeout`).
+    pub visibility_timeout: Option<Duration>,
+    /// `MaximumMessageSize`, bytes.
+    pub maximum_message_size: Option<u64>,
+    /// `MessageRetentionPeriod`.
+    pub retention: Option<Duration>,
+    /// `KmsMasterKeyId`: a customer or AWS managed KMS key (id, ARN or alias).
+    pub kms_key_id: Option<String>,
+    /// `SqsManagedSseEnabled`.
+    pub sqs_managed_sse: Option<bool>,
+}
+
 /// A queue's identity, however its URL is spelled: account and name (and region when the
 /// host names one). `https://sqs.us-east-1.amazonaws.com/123456789012/q`,
 /// `https://queue.amazonaws.com/123456789012/q/` and an emulator's
@@ -190,6 +235,12 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Approximate depth.
     async fn depth(&self) -> Result<Depth, AwsError>;
+
+    /// The queue's configuration (GetQueueAttributes); doubles as a reachability check.
+    async fn settings(&self) -> Result<QueueSettings, AwsError>;
+
+    /// The URL of the queue with this ARN (GetQueueUrl), e.g. a RedrivePolicy's target.
+    async fn url_of(&self, arn: &str) -> Result<String, AwsError>;
 
     /// Set the visibility timeout of one message.
     async fn change_visibility(

@@ -12,7 +12,9 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 
-use super::{Attribute, Attributes, BatchResult, Depth, Outgoing, Queue, Receipt, Received};
+use super::{
+    Attribute, Attributes, BatchResult, Depth, Outgoing, Queue, QueueSettings, Receipt, Received,
+};
 use crate::aws::{build_error, entry_error, observe};
 use crate::retry::{AwsError, ErrorClass};
 
@@ -370,6 +372,74 @@ impl Queue for SqsQueue {
             inflight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
             delayed: get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
         })
+    }
+
+    async fn settings(&self) -> Result<QueueSettings, AwsError> {
+        let out = observe(
+            SERVICE,
+            "GetQueueAttributes",
+            self.client
+                .get_queue_attributes()
+                .queue_url(&self.url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .attribute_names(QueueAttributeName::RedrivePolicy)
+                .attribute_names(QueueAttributeName::VisibilityTimeout)
+                .attribute_names(QueueAttributeName::MaximumMessageSize)
+                .attribute_names(QueueAttributeName::MessageRetentionPeriod)
+                .attribute_names(QueueAttributeName::KmsMasterKeyId)
+                .attribute_names(QueueAttributeName::SqsManagedSseEnabled)
+                .send()
+                .await,
+        )?;
+        Ok(to_settings(out.attributes()))
+    }
+
+    async fn url_of(&self, arn: &str) -> Result<String, AwsError> {
+        const OP: &str = "GetQueueUrl";
+        let (account, name) = split_queue_arn(arn).ok_or_else(|| {
+            entry_error(
+                SERVICE,
+                OP,
+                "InvalidArn",
+                format!("not a queue ARN: {arn}"),
+                ErrorClass::Permanent,
+            )
+        })?;
+        let out = observe(
+            SERVICE,
+            OP,
+            self.client
+                .get_queue_url()
+                .queue_name(name)
+                .queue_owner_aws_account_id(account)
+                .send()
+                .await,
+        )?;
+        out.queue_url().map(str::to_owned).ok_or_else(|| {
+            entry_error(
+                SERVICE,
+                OP,
+                "EmptyResponse",
+                format!("no URL for {arn}"),
+                ErrorClass::Transient,
+            )
+        })
+    }
+}
+
+/// The attributes [`Queue::settings`] reads, and how they map onto [`QueueSettings`].
+fn to_settings(attrs: Option<&HashMap<QueueAttributeName, String>>) -> QueueSettings {
+    let get = |name: QueueAttributeName| attrs.and_then(|a| a.get(&name)).cloned();
+    let num = |name: QueueAttributeName| get(name).and_then(|v| v.trim().parse::<u64>().ok());
+    QueueSettings {
+        arn: get(QueueAttributeName::QueueArn),
+        redrive_policy: get(QueueAttributeName::RedrivePolicy).filter(|p| !p.trim().is_empty()),
+        visibility_timeout: num(QueueAttributeName::VisibilityTimeout).map(Duration::from_secs),
+        maximum_message_size: num(QueueAttributeName::MaximumMessageSize),
+        retention: num(QueueAttributeName::MessageRetentionPeriod).map(Duration::from_secs),
+        kms_key_id: get(QueueAttributeName::KmsMasterKeyId).filter(|k| !k.trim().is_empty()),
+        sqs_managed_sse: get(QueueAttributeName::SqsManagedSseEnabled)
+            .map(|v| v.trim().eq_ignore_ascii_case("true")),
     }
 }
 

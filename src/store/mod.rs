@@ -53,6 +53,22 @@ pub enum CondPut {
     PreconditionFailed,
 }
 
+/// One rule of a bucket's lifecycle configuration, reduced to what `preflight` checks: whom it
+/// applies to and when it expires current objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LifecycleRule {
+    pub id: String,
+    pub enabled: bool,
+    /// The rule's key prefix (`""` = every key: an empty filter, or none).
+    pub prefix: String,
+    /// The filter also has a tag or object-size condition, so it covers only some keys.
+    pub narrowed: bool,
+    /// `Expiration.Days`.
+    pub expiration_days: Option<u32>,
+    /// The rule expires objects on a fixed date rather than after some days.
+    pub expiration_date: bool,
+}
+
 #[async_trait]
 pub trait ObjectStore: Send + Sync + 'static {
     /// DeleteObjects for up to [`MAX_KEYS_PER_DELETE`] keys of one bucket (quiet mode).
@@ -85,4 +101,22 @@ pub trait ObjectStore: Send + Sync + 'static {
 
     /// DeleteObject of one key, used to release a lease.
     async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), AwsError>;
+
+    /// Whether ListObjectsV2 under `prefix` is allowed, at the least cost (one key).
+    async fn probe_list(&self, bucket: &str, prefix: &str) -> Result<(), AwsError> {
+        self.list_page(bucket, prefix, None).await.map(|_| ())
+    }
+
+    /// The bucket's lifecycle rules (GetBucketLifecycleConfiguration); empty when it has none.
+    /// Stores that cannot read them answer a permanent `NotImplemented` error.
+    async fn lifecycle_rules(&self, bucket: &str) -> Result<Vec<LifecycleRule>, AwsError> {
+        Err(AwsError {
+            service: "s3",
+            operation: "GetBucketLifecycleConfiguration",
+            code: "NotImplemented".into(),
+            message: format!("this store cannot read the lifecycle configuration of {bucket}"),
+            class: crate::retry::ErrorClass::Permanent,
+            request_id: None,
+        })
+    }
 }

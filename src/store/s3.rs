@@ -4,10 +4,13 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{Delete, ExpirationStatus, ObjectIdentifier};
 use aws_sdk_s3::Client;
 
-use super::{CondPut, KeyOutcome, ListPage, Listed, ObjectStore, Versioned, MAX_KEYS_PER_DELETE};
+use super::{
+    CondPut, KeyOutcome, LifecycleRule, ListPage, Listed, ObjectStore, Versioned,
+    MAX_KEYS_PER_DELETE,
+};
 use crate::aws::{build_error, classify, entry_error, observe};
 use crate::retry::{classify_code, AwsError, ErrorClass};
 use crate::telemetry::events::AwsRequest;
@@ -206,6 +209,72 @@ impl ObjectStore for S3Store {
                 .await,
         )?;
         Ok(())
+    }
+
+    async fn probe_list(&self, bucket: &str, prefix: &str) -> Result<(), AwsError> {
+        observe(
+            SERVICE,
+            "ListObjectsV2",
+            self.client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .max_keys(1)
+                .send()
+                .await,
+        )?;
+        Ok(())
+    }
+
+    async fn lifecycle_rules(&self, bucket: &str) -> Result<Vec<LifecycleRule>, AwsError> {
+        let out = match observe(
+            SERVICE,
+            "GetBucketLifecycleConfiguration",
+            self.client
+                .get_bucket_lifecycle_configuration()
+                .bucket(bucket)
+                .send()
+                .await,
+        ) {
+            Ok(out) => out,
+            Err(e) if e.code == "NoSuchLifecycleConfiguration" => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(out.rules().iter().map(to_rule).collect())
+    }
+}
+
+/// An SDK lifecycle rule → the domain [`LifecycleRule`] (the deprecated top-level `Prefix` is
+/// still honoured: old configurations use it instead of `Filter`).
+#[allow(deprecated)]
+fn to_rule(r: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
+    let (prefix, narrowed) = match r.filter() {
+        Some(f) => match f.and() {
+            Some(and) => (
+                and.prefix().unwrap_or_default().to_owned(),
+                !and.tags().is_empty()
+                    || and.object_size_greater_than().is_some()
+                    || and.object_size_less_than().is_some(),
+            ),
+            None => (
+                f.prefix().unwrap_or_default().to_owned(),
+                f.tag().is_some()
+                    || f.object_size_greater_than().is_some()
+                    || f.object_size_less_than().is_some(),
+            ),
+        },
+        None => (r.prefix().unwrap_or_default().to_owned(), false),
+    };
+    let expiration = r.expiration();
+    LifecycleRule {
+        id: r.id().unwrap_or_default().to_owned(),
+        enabled: r.status() == &ExpirationStatus::Enabled,
+        prefix,
+        narrowed,
+        expiration_days: expiration
+            .and_then(|e| e.days())
+            .and_then(|d| u32::try_from(d).ok()),
+        expiration_date: expiration.and_then(|e| e.date()).is_some(),
     }
 }
 
