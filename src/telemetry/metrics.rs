@@ -56,6 +56,7 @@ pub const AWS_OPERATIONS: &[(&str, &[&str])] = &[
             "ListObjectsV2",
             "GetObject",
             "PutObject",
+            "GetBucketLifecycleConfiguration",
         ],
     ),
 ];
