@@ -185,7 +185,7 @@ async fn proxy_faults_look_like_aws_to_the_sdk() {
     assert_eq!(counts["sqs:ReceiveMessage"], 3, "{counts:?}");
 }
 
-/// Scenario 1: 15 s of S3 503 SlowDown and connection resets, 10 % SQS 500s throughout,
+/// Scenario 1: 30 s of S3 503 SlowDown and connection resets, 10 % SQS 500s throughout,
 /// default JANITOR_MAX_ATTEMPTS: everything is deleted, nothing dead-lettered, no restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_outage_with_sqs_errors_retries_until_everything_is_deleted() {
@@ -194,7 +194,9 @@ async fn s3_outage_with_sqs_errors_retries_until_everything_is_deleted() {
     let msgs = load(&env, "outage", 30, 3).await;
     let all: Vec<String> = msgs.iter().flatten().cloned().collect();
 
-    let outage = Duration::from_secs(15);
+    // Longer than the in-process retry budget (5 attempts of DeleteObjects, each with the SDK's own
+    // 3 attempts) even on a loaded machine, so that messages must be released and come back.
+    let outage = Duration::from_secs(30);
     proxy.add(Rule::sqs(Fault::SqsInternalError).probability(0.1));
     proxy.add(Rule::s3(Fault::Reset).probability(0.3).for_duration(outage));
     proxy.add(Rule::s3(Fault::S3SlowDown).for_duration(outage));

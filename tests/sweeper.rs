@@ -454,6 +454,7 @@ async fn prefix_gauges_describe_what_each_sweep_leaves() {
 async fn the_daemon_exports_the_prefix_gauges_of_every_bucket() {
     let env = Env::fresh("sweep-gauges-run").await;
     let second = env.new_bucket("sweep-gauges-run-2").await;
+    env.allow_bucket(&second);
     let p = env.prefix.clone();
     for (i, n) in [10usize, 200, 3000].iter().enumerate() {
         put_sized(&env, &env.bucket, &format!("{p}k/{i}.jpg"), *n).await;
@@ -506,6 +507,7 @@ async fn the_daemon_exports_the_prefix_gauges_of_every_bucket() {
 async fn one_shot_sweep_prints_what_is_left_in_each_bucket() {
     let env = Env::fresh("sweep-summary").await;
     let second = env.new_bucket("sweep-summary-2").await;
+    env.allow_bucket(&second);
     let p = env.prefix.clone();
     put_sized(&env, &env.bucket, &format!("{p}x/1.jpg"), 100).await;
     put_sized(&env, &env.bucket, &format!("{p}x/2.jpg"), 23).await;
