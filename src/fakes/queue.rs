@@ -54,6 +54,8 @@ struct State {
     fail_send_body: HashSet<String>,
     /// Message ids whose next DeleteMessageBatch entry fails, whatever the receipt (once each).
     fail_delete_id: HashSet<String>,
+    /// Round-trip time of every ReceiveMessage (before it looks at the queue).
+    receive_delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -63,6 +65,12 @@ pub struct FakeQueue {
 }
 
 impl FakeQueue {
+    /// Every receive takes this long (virtual time) before it looks at the queue, like a round
+    /// trip; without it a receive of available messages never yields.
+    pub fn set_receive_delay(&self, d: Duration) {
+        self.lock().receive_delay = d;
+    }
+
     pub fn new(url: &str) -> Self {
         FakeQueue {
             url: url.into(),
@@ -162,6 +170,10 @@ impl Queue for FakeQueue {
         wait: Duration,
         visibility: Duration,
     ) -> Result<Vec<Received>, AwsError> {
+        let delay = self.lock().receive_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let deadline = Instant::now() + wait;
         loop {
             {

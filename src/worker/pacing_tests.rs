@@ -50,6 +50,9 @@ fn fill(queue: &FakeQueue, store: &FakeStore, count: usize, k: usize) {
 }
 
 fn start(queue: FakeQueue, store: FakeStore, concurrency: usize, max_inflight: usize) -> Rig {
+    // Receives take a round trip, so message tasks run (and hand their keys over) while the
+    // next receive is out, as against SQS.
+    queue.set_receive_delay(Duration::from_millis(10));
     let stop = CancellationToken::new();
     let config = BatcherConfig {
         linger: HOUR,
@@ -146,8 +149,8 @@ async fn messages_that_arrive_together_share_one_delete_request() {
     rig.drained(Duration::from_secs(5)).await;
     let (queue, store, intake) = rig.shutdown().await;
     assert_eq!(store.count(), 0);
-    // Three full receives: each full one is followed by a probe, so the batch stays open until
-    // the probe comes back empty, then closes with all 60 keys.
+    // Three full receives: a full one is followed by a probe, so the batch stays open until a
+    // probe comes back empty, then closes with all 60 keys (per receive it would be 3 x 20).
     assert_eq!(key_counts(&store), vec![60]);
     assert_eq!(ack_sizes(&queue), vec![10, 10, 10]);
     assert_eq!(intake, Snapshot::default(), "nothing left handing over");
