@@ -4,11 +4,13 @@
 //!
 //! Why not a fixed linger: a timer makes every burst pay it in full (the last keys of a wave wait
 //! for it however quickly the wave was received), yet is never long enough when the queue has
-//! more to give. The loops know better: a receive that came back partial or empty means the
-//! queue is drained for now, and a full one means more is probably waiting, so the loop that got
-//! it asks again at once with a short poll (the "probe"), whose answer — more messages, or none —
-//! arrives within one round trip. Long polls on an empty queue return only when new messages
-//! arrive; waiting for them buys nothing, so they never hold a batch open.
+//! more to give. The loops know better. A long poll that brings messages returns as soon as
+//! anything is visible, so it says nothing about what follows; a full receive means more is
+//! probably waiting. Either way the loop that got it asks again at once with a short poll (the
+//! "probe", one at a time across loops), whose answer arrives within one round trip: full, and it
+//! probes again; partial or empty, and the queue is drained for now. Long polls on an empty queue
+//! return only when new messages arrive; waiting for them buys nothing, so they never hold a
+//! batch open.
 //!
 //! A batch is *quiet* (may close) when every message in hand has handed its keys over and no
 //! probe is pending — or a receive loop is blocked on the in-hand cap, in which case nothing can
@@ -61,12 +63,13 @@ impl Intake {
     /// A receive returned `count` messages: one [`HandOver`] per message, in one update with the
     /// probe bookkeeping so the batcher never sees the messages' keys as settled before they are.
     ///
+    /// `more_may_follow`: the receive does not show the queue drained (see the module notes).
     /// `was_probe`: this receive was the pending probe. Returns whether this loop now owns the
     /// probe (its next receive must be a short poll).
     pub fn received(
         self: &std::sync::Arc<Self>,
         count: usize,
-        full: bool,
+        more_may_follow: bool,
         was_probe: bool,
     ) -> (Vec<HandOver>, bool) {
         let mut probe = false;
@@ -75,7 +78,7 @@ impl Intake {
             if was_probe {
                 s.probe_pending = false;
             }
-            if full && !s.probe_pending {
+            if more_may_follow && !s.probe_pending {
                 s.probe_pending = true;
                 probe = true;
             }
@@ -156,7 +159,10 @@ mod tests {
         let intake = Arc::new(Intake::default());
         assert!(intake.snapshot().quiet());
         let (guards, probe) = intake.received(3, false, false);
-        assert!(!probe, "a partial receive starts no probe");
+        assert!(
+            !probe,
+            "a receive that shows the queue drained starts no probe"
+        );
         assert!(!intake.snapshot().quiet());
         let mut guards = guards.into_iter();
         drop(guards.next());

@@ -10,6 +10,7 @@ pub mod intake;
 mod pacing_tests;
 #[cfg(test)]
 mod tests;
+pub mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use tokio_util::task::TaskTracker;
 
 pub use handle::Ctx;
 use intake::{HandOver, Intake};
+use watch::Watch;
 
 use crate::queue::Receipt;
 use crate::retry::loop_backoff;
@@ -54,6 +56,7 @@ pub async fn run_loops(
     fatal: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(config.max_inflight.max(RECEIVE_BATCH)));
+    let watch = Arc::new(Watch::default());
     let mut loops = Vec::new();
     for id in 0..config.concurrency {
         loops.push(tokio::spawn(receive_loop(
@@ -61,7 +64,7 @@ pub async fn run_loops(
             ctx.clone(),
             config,
             tracker.clone(),
-            permits.clone(),
+            (permits.clone(), watch.clone()),
             fatal.clone(),
         )));
     }
@@ -77,12 +80,16 @@ async fn receive_loop(
     ctx: Arc<Ctx>,
     config: LoopConfig,
     tracker: TaskTracker,
-    permits: Arc<Semaphore>,
+    (permits, watch): (Arc<Semaphore>, Arc<Watch>),
     fatal: CancellationToken,
 ) {
     let mut backoff = loop_backoff().build();
     let mut probe = Probe::new(ctx.batcher.intake().clone());
+    let mut drained = false;
     loop {
+        if drained {
+            watch.park_unless_alone(&ctx.stop).await;
+        }
         if ctx.stop.is_cancelled() {
             break;
         }
@@ -98,10 +105,12 @@ async fn receive_loop(
         } else {
             config.wait
         };
+        let polling = (!was_probe).then(|| watch.polling());
         let received = ctx
             .queue
             .receive(RECEIVE_BATCH as u8, wait, config.visibility)
             .await;
+        drop(polling);
         let messages = match received {
             Ok(m) => {
                 backoff = loop_backoff().build();
@@ -144,7 +153,11 @@ async fn receive_loop(
             }
             break;
         }
-        let handovers = probe.received(messages.len(), messages.len() >= RECEIVE_BATCH);
+        if !messages.is_empty() {
+            watch.wake_all();
+        }
+        let handovers = probe.received(messages.len());
+        drained = messages.len() < RECEIVE_BATCH && !probe.owned;
         if messages.is_empty() && !was_probe {
             let idle = EMPTY_RECEIVE_PERIOD.saturating_sub(receive_started.elapsed());
             tokio::select! {
@@ -209,9 +222,15 @@ impl Probe {
         }
     }
 
-    /// Report a receive of `count` messages; one hand-over guard per message.
-    fn received(&mut self, count: usize, full: bool) -> Vec<HandOver> {
-        let (guards, owned) = self.intake.received(count, full, self.owned);
+    /// Report a receive of `count` messages; one hand-over guard per message. A long poll that
+    /// brought anything, or a full probe, may have more behind it: this loop probes next.
+    fn received(&mut self, count: usize) -> Vec<HandOver> {
+        let more_may_follow = if self.owned {
+            count >= RECEIVE_BATCH
+        } else {
+            count > 0
+        };
+        let (guards, owned) = self.intake.received(count, more_may_follow, self.owned);
         self.owned = owned;
         guards
     }

@@ -157,7 +157,7 @@ async fn messages_that_arrive_together_share_one_delete_request() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_partial_receive_closes_the_batch_at_once() {
+async fn a_batch_closes_as_soon_as_a_probe_finds_the_queue_drained() {
     let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
     fill(&queue, &store, 3, 4);
     let rig = start(queue, store, 2, 40);
@@ -174,7 +174,16 @@ async fn a_partial_receive_closes_the_batch_at_once() {
             _ => None,
         })
         .collect();
-    assert_eq!(receives, vec![3], "no probe after a partial receive");
+    assert_eq!(receives, vec![3]);
+    let empty = queue
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, QueueCall::Receive { got: 0 }))
+        .count();
+    assert!(
+        empty <= 2,
+        "one empty probe (and maybe one idle long poll): {empty}"
+    );
     assert_eq!(intake, Snapshot::default());
 }
 
@@ -250,4 +259,33 @@ async fn a_receive_that_returns_after_shutdown_started_is_handed_back_untouched(
         Snapshot::default(),
         "no hand-over or probe left pending"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_loops_park_behind_one_long_poll_and_a_burst_wakes_them() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    let rig = start(queue, store, 4, 80);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let receives = |q: &FakeQueue| {
+        q.calls()
+            .iter()
+            .filter(|c| matches!(c, QueueCall::Receive { .. }))
+            .count()
+    };
+    // One loop long-polls (20 s each: 3 a minute); the other three parked after their first
+    // empty receive. Four loops polling would make 12.
+    let idle = receives(&rig.queue);
+    assert!(idle <= 7, "{idle} receives in an idle minute");
+    fill(&rig.queue, &rig.store, 40, 1);
+    rig.drained(Duration::from_secs(5)).await;
+    let full = rig
+        .queue
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, QueueCall::Receive { got: 10 }))
+        .count();
+    assert!(full >= 3, "the woken loops took full receives");
+    let (_, store, intake) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    assert_eq!(intake, Snapshot::default());
 }
