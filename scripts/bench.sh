@@ -77,6 +77,7 @@ if [[ -z "${k}" ]]; then
   if [[ -n "${latency}" ]]; then k=1; else k=5; fi
 fi
 target_dir="${CARGO_TARGET_DIR:-target}"
+case "${target_dir}" in /*) target_abs="${target_dir}" ;; *) target_abs="${ROOT}/${target_dir}" ;; esac
 workdir="${ROOT}/.cache/bench"
 mkdir -p "${workdir}"
 
@@ -92,11 +93,15 @@ echo "== emulator: moto (pinned by scripts/setup-moto.sh)"
 scripts/setup-moto.sh
 moto_version="$(.venv/bin/python -c 'import moto; print(moto.__version__)')"
 
-echo "== building image-janitor and the reference workers in examples/ (release)"
+echo "== building image-janitor and the comparator workers of examples/ (release)"
 build_ok=""
 for attempt in 1 2 3; do
-  if cargo build --release --quiet --bin image-janitor --example naive_worker \
-    --example per_receive_worker --example sqs_only_worker; then
+  # The comparators (examples/*_worker.rs) build as their own package, scripts/bench/workers,
+  # so that they reuse image-janitor's release dependencies (see its Cargo.toml).
+  cp Cargo.lock scripts/bench/workers/Cargo.lock
+  if cargo build --release --quiet --bin image-janitor &&
+    cargo build --release --quiet --manifest-path scripts/bench/workers/Cargo.toml \
+      --target-dir "${target_abs}"; then
     build_ok=1
     break
   fi
@@ -126,7 +131,7 @@ echo "== load at start: $(uptime)"
 args=(
   --moto "${MOTO_ENDPOINT}" --moto-pid "${MOTO_PID}" --moto-version "${moto_version}"
   --proxy "${proxy}"
-  --janitor "${target_dir}/release/image-janitor" --examples "${target_dir}/release/examples"
+  --janitor "${target_abs}/release/image-janitor" --examples "${target_abs}/release"
   -n "${n}" -k "${k}" --concurrency "${concurrency}" --wait "${wait_s}"
   --max-visible "${max_visible}" --workdir "${workdir}" --json-out "${json_out}"
 )
