@@ -4,8 +4,8 @@
 //! A batch closes when it is full or when no more acks are ready: the acks of one DeleteObjects
 //! result arrive together (every message it completed is woken at once), so the acker takes what
 //! is queued, then yields to the scheduler a few times to let those tasks finish their turn, and
-//! sends as soon as a round brings nothing new. While one DeleteMessageBatch is in flight the
-//! next batch gathers behind it. `linger` only bounds the gathering.
+//! sends as soon as a round brings nothing new, with up to four DeleteMessageBatch calls in
+//! flight. `linger` only bounds the gathering.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use backon::Retryable;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::queue::{Queue, Receipt};
@@ -23,6 +24,10 @@ const MAX_BATCH: usize = 10;
 
 /// Scheduler rounds without a new ack before a partial batch is sent.
 const IDLE_ROUNDS: usize = 4;
+
+/// DeleteMessageBatch calls in flight at once: the acks of one large DeleteObjects result go out
+/// side by side rather than one round trip after another.
+const MAX_IN_FLIGHT: usize = 4;
 
 struct AckRequest {
     receipt: Receipt,
@@ -69,12 +74,19 @@ fn stopped() -> AwsError {
 }
 
 async fn run(queue: Arc<dyn Queue>, linger: Duration, mut rx: mpsc::Receiver<AckRequest>) {
+    let mut flights = JoinSet::new();
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         batch.push(first);
         gather(&mut rx, &mut batch, linger).await;
-        flush(queue.as_ref(), batch).await;
+        while flights.try_join_next().is_some() {}
+        if flights.len() >= MAX_IN_FLIGHT {
+            flights.join_next().await;
+        }
+        let queue = queue.clone();
+        flights.spawn(async move { flush(queue.as_ref(), batch).await });
     }
+    while flights.join_next().await.is_some() {}
 }
 
 /// Add the acks that are ready or about to be: stop when the batch is full, when
