@@ -180,7 +180,7 @@ async fn run(
             }
             Some(_) = flights.join_next(), if !flights.is_empty() => {}
         }
-        let quiet = changes.borrow_and_update().quiet();
+        let quiet = changes.borrow_and_update().quiet_while(!flights.is_empty());
         if quiet && !pending.is_empty() {
             close_all(&store, &permits, &mut flights, &mut pending).await;
         }

@@ -32,7 +32,14 @@ pub struct Snapshot {
 impl Snapshot {
     /// Nothing more can join a batch soon: close it now.
     pub fn quiet(&self) -> bool {
-        self.handing_over == 0 && (!self.probe_pending || self.starved > 0)
+        self.quiet_while(false)
+    }
+
+    /// [`Self::quiet`] while DeleteObjects requests may be in flight: a loop blocked on the
+    /// in-hand cap then closes nothing, since those requests will free permits (closing at every
+    /// receive while they are out would send one small batch per receive).
+    pub fn quiet_while(&self, deletes_in_flight: bool) -> bool {
+        self.handing_over == 0 && (!self.probe_pending || (self.starved > 0 && !deletes_in_flight))
     }
 }
 
@@ -208,6 +215,10 @@ mod tests {
         assert!(!intake.snapshot().quiet());
         let starving = intake.starving();
         assert!(intake.snapshot().quiet());
+        assert!(
+            !intake.snapshot().quiet_while(true),
+            "a delete in flight will free permits"
+        );
         drop(starving);
         assert!(!intake.snapshot().quiet());
         intake.drop_probe();
