@@ -44,6 +44,8 @@ from botocore.config import Config
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402  (a sibling script, not a package)
 
+mib = report.mib  # re-exported for scripts/bench/scaling.py
+
 REGION = "us-east-1"
 PREFIX = "keep-images/"
 BUCKET = "bench-keep-images"
