@@ -1,40 +1,51 @@
 #!/usr/bin/env bash
 # Worker benchmark: a program that prints figures, not a timed test.
 #
-# Drains N page.created messages x k images against the moto emulator twice in one invocation
-# -- image-janitor (release build), then the seed's way (examples/naive_worker.rs: one
-# DeleteObject per image, one DeleteMessage per message), same SDK, same 4 receive loops of 10 --
-# and prints wall time, AWS requests per message (counted by a proxy in front of moto, cross-
-# checked against janitor_aws_requests_total), the floor 0.2 + k/1000, peak RSS, CPU seconds,
-# and the ratios. See docs/performance.md for a recorded run and how to read it.
+# Drains the same workload -- N page.created messages x k images -- against one moto emulator
+# with each worker in turn, in one invocation: image-janitor (release build), two references
+# -- per-receive (examples/per_receive_worker.rs: receive 10 -> one DeleteObjects -> one
+# DeleteMessageBatch) and sqs-only (examples/sqs_only_worker.rs: receive 10 -> DeleteMessageBatch,
+# no S3: the emulator's ceiling) -- and the seed's way (examples/naive_worker.rs: one
+# DeleteObject per image, one DeleteMessage per message); all with the same SDK and 4 receive
+# loops of 10. Prints drain time (the feeder's sends excluded), AWS requests per message (counted
+# by a proxy in front of moto), the floor 0.2 + k/1000, peak RSS, CPU, and every ratio. See
+# docs/performance.md for recorded runs and how to read them.
 #
-#   scripts/bench.sh                      # N=1000, k=5
-#   scripts/bench.sh -n 200 -k 3          # smaller
-#   BENCH_N=500 scripts/bench.sh --svg assets/bench-worker.svg
+#   scripts/bench.sh                      # N=1000, k=5, waves of 100
+#   scripts/bench.sh -k 1                 # one image per message (k=50: use -n 200)
+#   scripts/bench.sh --backlog -n 2000    # all queued first
+#   scripts/bench.sh --latency            # 5 msg/s for 60 s, k=1: p50/p99 publish -> ack
+#   scripts/bench.sh --before /tmp/old/image-janitor   # also an older build, as "before"
 #
 # Options (env in brackets):
 #   -n N                messages                        [BENCH_N, 1000]
-#   -k K                images per message              [BENCH_K, 5]
-#   --concurrency C     receive loops, both workers     [BENCH_CONCURRENCY, 4]
-#   --wait S            long-poll seconds, both workers [BENCH_WAIT, 20]
-#   --max-visible V     feeder keeps <= V visible       [BENCH_MAX_VISIBLE, 100]
-#   --backlog           queue all N before starting each worker (the floor's case: full
-#                       receives), instead of feeding waves of <= V visible
-#   --only ours|seed    run one side only
+#   -k K                images per message              [BENCH_K, 5; 1 with --latency]
+#   --concurrency C     receive loops, every worker     [BENCH_CONCURRENCY, 4]
+#   --wait S            long-poll seconds, every worker [BENCH_WAIT, 20]
+#   --max-visible V     messages per wave               [BENCH_MAX_VISIBLE, 100]
+#   --backlog           queue all N before starting each worker, instead of waves
+#   --latency           light load instead: --rate msg/s for --duration s, one SendMessage each
+#   --rate R            [5]   --duration S  [60]
+#   --only LIST         comma-separated subset of ours,before,per-receive,sqs-only,seed
+#   --before BIN        another image-janitor binary, run as "before"
 #   --json FILE         write raw results (default .cache/bench/results.json)
-#   --svg FILE          also write a chart (messages drained over time)
+#   --svg FILE          also write a chart (messages acknowledged over drain time)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
 n="${BENCH_N:-1000}"
-k="${BENCH_K:-5}"
+k="${BENCH_K:-}"
 concurrency="${BENCH_CONCURRENCY:-4}"
 wait_s="${BENCH_WAIT:-20}"
 max_visible="${BENCH_MAX_VISIBLE:-100}"
 only=""
 backlog=""
+latency=""
+rate=5
+duration=60
+before=""
 json_out=".cache/bench/results.json"
 svg_out=""
 
@@ -51,6 +62,10 @@ while [[ $# -gt 0 ]]; do
     --max-visible) max_visible="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --backlog) backlog=1; shift ;;
+    --latency) latency=1; shift ;;
+    --rate) rate="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --before) before="$2"; shift 2 ;;
     --json) json_out="$2"; shift 2 ;;
     --svg) svg_out="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -58,6 +73,11 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+if [[ -z "${k}" ]]; then
+  if [[ -n "${latency}" ]]; then k=1; else k=5; fi
+fi
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "${target_dir}" in /*) target_abs="${target_dir}" ;; *) target_abs="${ROOT}/${target_dir}" ;; esac
 workdir="${ROOT}/.cache/bench"
 mkdir -p "${workdir}"
 
@@ -73,10 +93,15 @@ echo "== emulator: moto (pinned by scripts/setup-moto.sh)"
 scripts/setup-moto.sh
 moto_version="$(.venv/bin/python -c 'import moto; print(moto.__version__)')"
 
-echo "== building image-janitor and examples/naive_worker (release)"
+echo "== building image-janitor and the comparator workers of examples/ (release)"
 build_ok=""
 for attempt in 1 2 3; do
-  if cargo build --release --quiet --bin image-janitor --example naive_worker; then
+  # The comparators (examples/*_worker.rs) build as their own package, scripts/bench/workers,
+  # so that they reuse image-janitor's release dependencies (see its Cargo.toml).
+  cp Cargo.lock scripts/bench/workers/Cargo.lock
+  if cargo build --release --quiet --bin image-janitor &&
+    cargo build --release --quiet --manifest-path scripts/bench/workers/Cargo.toml \
+      --target-dir "${target_abs}"; then
     build_ok=1
     break
   fi
@@ -101,15 +126,19 @@ done
 proxy="http://127.0.0.1:$(cat "${port_file}")"
 echo "== counting proxy at ${proxy} (pid ${PROXY_PID})"
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "== load at start: $(uptime)"
 
 args=(
   --moto "${MOTO_ENDPOINT}" --moto-pid "${MOTO_PID}" --moto-version "${moto_version}"
-  --proxy "${proxy}" --proxy-pid "${PROXY_PID}"
-  --janitor target/release/image-janitor --naive target/release/examples/naive_worker
+  --proxy "${proxy}"
+  --janitor "${target_abs}/release/image-janitor" --examples "${target_abs}/release"
   -n "${n}" -k "${k}" --concurrency "${concurrency}" --wait "${wait_s}"
   --max-visible "${max_visible}" --workdir "${workdir}" --json-out "${json_out}"
 )
 [[ -n "${only}" ]] && args+=(--only "${only}")
 [[ -n "${backlog}" ]] && args+=(--backlog)
+[[ -n "${latency}" ]] && args+=(--latency --rate "${rate}" --duration "${duration}")
+[[ -n "${before}" ]] && args+=(--before "${before}")
 [[ -n "${svg_out}" ]] && args+=(--svg-out "${svg_out}")
 .venv/bin/python scripts/bench/bench.py "${args[@]}"
+echo "== load at end: $(uptime)"

@@ -1,15 +1,29 @@
 """Worker benchmark driver (run through scripts/bench.sh, which starts moto and the proxy).
 
-Drains N page.created messages x k images twice against the moto emulator -- once with
-image-janitor (the batched worker), once with examples/naive_worker (the seed's way: one
-DeleteObject per image, one DeleteMessage per message) -- at the same concurrency, and prints
-the figures side by side. AWS requests are counted by the counting proxy (scripts/bench/proxy.py)
-that both workers talk to, independently of the worker's own metrics; image-janitor's
-janitor_aws_requests_total is shown as a cross-check.
+Drains the same workload -- N page.created messages x k images -- with each worker in turn
+against one moto emulator, in one invocation, and prints the figures side by side (report.py):
 
-Moto's SQS does work proportional to queue depth for every message sent or received, so the
-workload is fed in waves by a feeder that keeps at most --max-visible messages visible while the
-worker runs. The feeder, the depth polling and the uploads talk to moto directly (not counted).
+* ours: image-janitor (release build);
+* before (optional, --before BIN): image-janitor built from another commit, for before/after;
+* per-receive: examples/per_receive_worker.rs, receive 10 -> one DeleteObjects -> one
+  DeleteMessageBatch, 4 loops (the simple batcher to beat);
+* sqs-only: examples/sqs_only_worker.rs, receive 10 -> DeleteMessageBatch, no S3 (the
+  emulator's ceiling for any consumer);
+* seed: examples/naive_worker.rs, one DeleteObject per image and one DeleteMessage per message.
+
+AWS requests are counted by the counting proxy (scripts/bench/proxy.py) that every worker talks
+to; it also timestamps every message's acknowledgement, which gives drain times and latencies
+without polling moto. image-janitor's janitor_aws_requests_total is shown as a cross-check.
+
+Feeding (moto's SQS does work proportional to queue depth, so queues stay shallow):
+* waves (default): the worker is paused (SIGSTOP) while a wave of <= --max-visible messages is
+  sent, then resumed; the wave's drain time runs from the resume to its last acknowledgement.
+  Drain time = the sum over waves: the feeder's own sends are excluded, and every worker gets
+  exactly the same waves.
+* --backlog: all N queued before the worker starts; drain from its first receive.
+* --latency: light load, one message every 1/--rate s for --duration s (SendMessage); per message
+  publish (SendMessage returned) -> acknowledgement (moto answered the delete), p50/p99.
+The feeder, the uploads and the final depth checks talk to moto directly (not counted).
 """
 
 import argparse
@@ -27,12 +41,19 @@ import urllib.request
 import boto3
 from botocore.config import Config
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402  (a sibling script, not a package)
+
+mib = report.mib  # re-exported for scripts/bench/scaling.py
+
 REGION = "us-east-1"
 PREFIX = "keep-images/"
 BUCKET = "bench-keep-images"
 QUEUE = "bench-page-created"
 DLQ = "bench-page-created-dlq"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# In the order they run; "before" only with --before.
+WORKERS = ("ours", "before", "per-receive", "sqs-only", "seed")
 
 
 def log(msg):
@@ -154,12 +175,50 @@ class Workload:
         return left
 
     def send(self, first, count):
+        ids = []
         for start in range(first, first + count, 10):
             batch = min(10, first + count - start)
             entries = [{"Id": str(x), "MessageBody": self.body(start + x)} for x in range(batch)]
             out = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
             if out.get("Failed"):
                 raise RuntimeError(f"SendMessageBatch failed: {out['Failed']}")
+            ids += [e["MessageId"] for e in out.get("Successful", [])]
+        return ids
+
+    def drain_waves(self, pid, proxy, timeout):
+        """Waves of <= max_visible: worker paused while a wave is sent, timed from its resume to
+        the wave's last acknowledgement. Returns (drain seconds, wall seconds, waves), waves as
+        (resume unix time, seconds)."""
+        n, cap = self.args.n, self.args.max_visible
+        sent, drain, waves = 0, 0.0, []
+        t_start = time.monotonic()
+        while sent < n:
+            count = min(cap, n - sent)
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                self.send(sent, count)
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            t0, t0_wall = time.monotonic(), time.time()
+            sent += count
+            proxy_wait(proxy, sent, timeout)
+            waves.append((t0_wall, time.monotonic() - t0))
+            drain += waves[-1][1]
+        return drain, time.monotonic() - t_start, waves
+
+    def light_load(self, rate, duration):
+        """One SendMessage every 1/rate s for duration s; {message id: unix time it returned}."""
+        sent = {}
+        step = 1.0 / rate
+        t_next = time.monotonic()
+        for i in range(int(rate * duration)):
+            pause = t_next - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            out = self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=self.body(i))
+            sent[out["MessageId"]] = time.time()
+            t_next += step
+        return sent
 
     def preload(self):
         """--backlog: the whole workload queued before the worker starts."""
@@ -217,6 +276,23 @@ def proxy_counts(proxy):
     return json.loads(http_get(f"{proxy}/__counts")[1])
 
 
+def proxy_acks(proxy):
+    return json.loads(http_get(f"{proxy}/__acks", timeout=30)[1])["acks"]
+
+
+def proxy_wait(proxy, n, timeout):
+    """Block until the proxy has seen n distinct messages acknowledged."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        got = json.loads(http_get(f"{proxy}/__wait?n={n}&timeout={min(max(left, 0), 20):.1f}",
+                                  timeout=40)[1])["acked"]
+        if got >= n:
+            return got
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {got} of {n} messages acknowledged after {timeout:.0f}s")
+
+
 def scrape_metrics(url):
     """janitor_aws_requests_total{operation,service} and a few counters from /metrics."""
     out = {"aws": {}, "other": {}}
@@ -244,11 +320,28 @@ def scrape_metrics(url):
     return out
 
 
-def run_one(args, label, cmd, env, http_addr=None):
+
+
+def drain_series(acks, waves):
+    """(drain-clock seconds, messages acknowledged) from ack times and wave resume times."""
+    starts = []
+    clock = 0.0
+    for t0, secs in waves:
+        starts.append((t0, clock))
+        clock += secs
+    points = []
+    for t in sorted(acks.values()):
+        base = max((s for s in starts if s[0] <= t), default=starts[0], key=lambda s: s[0])
+        points.append(round(base[1] + max(t - base[0], 0.0), 3))
+    return [(x, i + 1) for i, x in enumerate(points)]
+
+
+def run_one(args, label, cmd, env, http_addr=None, needs_objects=True):
     w = Workload(args)
     http_post(f"{args.moto}/moto-api/reset")
     w.setup()
-    w.upload()
+    if needs_objects:
+        w.upload()
     if args.backlog:
         w.preload()
     http_post(f"{args.proxy}/__reset")
@@ -257,7 +350,8 @@ def run_one(args, label, cmd, env, http_addr=None):
     logpath = os.path.join(args.workdir, f"{label}.log")
     with open(logpath, "w") as logf:
         proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT)
-    log(f"{label}: started pid {proc.pid} ({' '.join(os.path.basename(c) for c in cmd[:2])}); log {logpath}")
+    log(f"{label}: started pid {proc.pid} ({os.path.basename(cmd[0])}); log {logpath}")
+    result = {"label": label}
     try:
         deadline = time.monotonic() + 60
         while proxy_counts(args.proxy)["counts"].get("sqs ReceiveMessage", 0) < 1:
@@ -267,15 +361,30 @@ def run_one(args, label, cmd, env, http_addr=None):
                 raise RuntimeError(f"{label} never called ReceiveMessage; see {logpath}")
             time.sleep(0.05)
         moto_cpu0 = proc_cpu(args.moto_pid)
-        proxy_cpu0 = proc_cpu(args.proxy_pid)
-        log(f"{label}: receiving; feeding {args.n} messages x {args.k} images")
-        seconds, series = w.feed_and_drain(args.timeout, sent=args.n if args.backlog else 0)
+        t0, t0_wall = time.monotonic(), time.time()
+        if args.latency:
+            log(f"{label}: light load, {args.rate} msg/s for {args.duration}s, k={args.k}")
+            sent = w.light_load(args.rate, args.duration)
+            proxy_wait(args.proxy, len(sent), args.timeout)
+            acks = proxy_acks(args.proxy)
+            lat = [acks[m] - t for m, t in sent.items() if m in acks]
+            result.update(latencies=lat, drain=time.monotonic() - t0, wall=time.monotonic() - t0,
+                          waves=[(t0_wall, time.monotonic() - t0)])
+        elif args.backlog:
+            log(f"{label}: receiving; draining a backlog of {args.n} x {args.k} images")
+            proxy_wait(args.proxy, args.n, args.timeout)
+            secs = time.monotonic() - t0
+            result.update(drain=secs, wall=secs, waves=[(t0_wall, secs)])
+        else:
+            log(f"{label}: feeding {args.n} messages x {args.k} images in waves of {args.max_visible}")
+            drain, wall, waves = w.drain_waves(proc.pid, args.proxy, args.timeout)
+            result.update(drain=drain, wall=wall, waves=waves)
         hwm, rss, cpu = proc_figures(proc.pid)
         counts = proxy_counts(args.proxy)
+        result["acks"] = proxy_acks(args.proxy)
         moto_cpu = proc_cpu(args.moto_pid) - moto_cpu0
-        proxy_cpu = proc_cpu(args.proxy_pid) - proxy_cpu0
         metrics = scrape_metrics(f"http://{http_addr}/metrics") if http_addr else None
-        log(f"{label}: drained in {seconds:.1f}s")
+        log(f"{label}: drained in {result['drain']:.2f}s")
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -283,157 +392,24 @@ def run_one(args, label, cmd, env, http_addr=None):
         except subprocess.TimeoutExpired:
             proc.kill()
             code = proc.wait()
-    left = w.objects_left()
+    visible, inflight = w.depth(w.queue_url)
     dlq_visible, dlq_inflight = w.depth(w.dlq_url)
-    return {
-        "label": label,
-        "seconds": seconds,
-        "series": series,
-        "stall_seconds": stall_seconds(series, args.n),
-        "counts": counts["counts"],
-        "upstream_seconds": counts["upstream_seconds"],
-        "peak_rss": hwm,
-        "rss_at_drain": rss,
-        "cpu": cpu,
-        "moto_cpu": moto_cpu,
-        "proxy_cpu": proxy_cpu,
-        "metrics": metrics,
-        "exit_code": code,
-        "objects_left": left,
-        "dlq": dlq_visible + dlq_inflight,
-    }
-
-
-def mib(b):
-    return b / (1024 * 1024)
-
-
-def report(args, ours, seed):
-    n, k = args.n, args.k
-    floor = 0.2 + k / 1000
-    out = []
-    p = out.append
-    rpm = {}
-    for r in (ours, seed):
-        r["requests"] = sum(r["counts"].values())
-        rpm[r["label"]] = r["requests"] / n
-    ops = sorted(set(ours["counts"]) | set(seed["counts"]))
-    width = 44
-    p("")
-    feed = "all queued before the worker starts (--backlog)" if args.backlog else (
-        f"fed in waves, <= {args.max_visible} visible")
-    p(f"== Worker benchmark: N={n} messages x k={k} images ({n * k} objects), "
-      f"{args.concurrency} receive loops of 10, wait {args.wait}s; {feed}")
-    p("")
-    p(f"{'':<{width}}{'ours (image-janitor)':>22}{'seed (naive_worker)':>22}")
-
-    def row(name, a, b):
-        p(f"{name:<{width}}{a:>22}{b:>22}")
-
-    row("wall time to drain", f"{ours['seconds']:.1f} s", f"{seed['seconds']:.1f} s")
-    row("  of which stuck on a lost delete (moto)", f"{ours['stall_seconds']:.1f} s", f"{seed['stall_seconds']:.1f} s")
-    row("throughput", f"{n / ours['seconds']:.1f} msg/s", f"{n / seed['seconds']:.1f} msg/s")
-    row("AWS requests (counting proxy)", str(ours["requests"]), str(seed["requests"]))
-    for op in ops:
-        row(f"  {op}", str(ours["counts"].get(op, 0)), str(seed["counts"].get(op, 0)))
-    row("messages per ReceiveMessage (N / receives)",
-        f"{n / max(ours['counts'].get('sqs ReceiveMessage', 0), 1):.1f}",
-        f"{n / max(seed['counts'].get('sqs ReceiveMessage', 0), 1):.1f}")
-    row("AWS requests per message", f"{rpm['ours']:.3f}", f"{rpm['seed']:.3f}")
-    row(f"floor per message (0.2 + {k}/1000)", f"{floor:.3f}", f"{floor:.3f}")
-    row("ratio to floor", f"{rpm['ours'] / floor:.2f}x", f"{rpm['seed'] / floor:.1f}x")
-    if ours["metrics"] is not None:
-        own = sum(ours["metrics"]["aws"].values())
-        row("worker's own janitor_aws_requests_total", f"{own:.0f}", "-")
-    row("peak RSS (VmHWM)", f"{mib(ours['peak_rss']):.1f} MiB", f"{mib(seed['peak_rss']):.1f} MiB")
-    row("CPU user+sys (worker process)", f"{ours['cpu']:.2f} s", f"{seed['cpu']:.2f} s")
-    row("CPU per 1000 messages", f"{ours['cpu'] * 1000 / n:.2f} s", f"{seed['cpu'] * 1000 / n:.2f} s")
-    row("moto CPU during the drain", f"{ours['moto_cpu']:.1f} s ({ours['moto_cpu'] / ours['seconds']:.0%})",
-        f"{seed['moto_cpu']:.1f} s ({seed['moto_cpu'] / seed['seconds']:.0%})")
-    row("objects left / DLQ messages", f"{ours['objects_left']} / {ours['dlq']}", f"{seed['objects_left']} / {seed['dlq']}")
-    row("exit code after SIGTERM", str(ours["exit_code"]), str(seed["exit_code"]))
-    p("")
-    p("Mean emulator latency per operation (time the proxy waited for moto):")
-    for r in (ours, seed):
-        parts = [
-            f"{op} {1000 * r['upstream_seconds'].get(op, 0) / c:.0f} ms"
-            for op, c in sorted(r["counts"].items())
-            if c
-        ]
-        p(f"  {r['label']}: " + ", ".join(parts))
-    if ours["metrics"] is not None:
-        p("")
-        p("Cross-check, per operation: proxy count vs the worker's janitor_aws_requests_total")
-        mine = ours["metrics"]["aws"]
-        for op in sorted(set(mine) | set(ours["counts"])):
-            c, m = ours["counts"].get(op, 0), mine.get(op, 0)
-            note = "" if c == m else "   (differs: SDK retries or calls in flight at the snapshot)"
-            p(f"  {op:<36}{c:>8}{m:>10.0f}{note}")
-        for name, v in sorted(ours["metrics"]["other"].items()):
-            p(f"  {name} {v:.0f}")
-    p("")
-    goal_rpm = rpm["ours"] / floor
-    goal_drain = seed["seconds"] / ours["seconds"]
-    drain_ex = (seed["seconds"] - seed["stall_seconds"]) / (ours["seconds"] - ours["stall_seconds"])
-    goal_rss = mib(ours["peak_rss"])
-    verdict = lambda ok: "met" if ok else "NOT MET"  # noqa: E731
-    p("Ratios and goals:")
-    p(f"  requests/message, ours vs floor   {goal_rpm:6.2f}x   goal <= 1.5x  {verdict(goal_rpm <= 1.5)}")
-    p(f"  requests/message, seed vs ours    {rpm['seed'] / rpm['ours']:6.1f}x")
-    p(f"  drain time, seed / ours           {goal_drain:6.1f}x   goal >= 8x    {verdict(goal_drain >= 8)}")
-    if seed["stall_seconds"] or ours["stall_seconds"]:
-        p(f"  drain time, seed / ours, without the moto lost-delete stalls {drain_ex:6.1f}x")
-    p(f"  peak RSS, ours                    {goal_rss:6.1f} MiB goal <= 32 MiB {verdict(goal_rss <= 32)}")
-    p(f"  CPU, seed / ours                  {seed['cpu'] / max(ours['cpu'], 1e-9):6.1f}x")
-    return "\n".join(out), {
-        "rpm_ours": rpm["ours"],
-        "rpm_seed": rpm["seed"],
-        "floor": floor,
-        "ratio_floor": goal_rpm,
-        "drain_ratio": goal_drain,
-        "drain_ratio_without_stalls": drain_ex,
-    }
-
-
-def svg_chart(path, args, ours, seed):
-    """Messages drained over time, both workers, as a small hand-written SVG."""
-    w, h, ml, mr, mt, mb = 640, 360, 60, 20, 40, 45
-    tmax = max(ours["seconds"], seed["seconds"]) * 1.02
-    n = args.n
-
-    def xy(t, d):
-        x = ml + (w - ml - mr) * t / tmax
-        y = h - mb - (h - mt - mb) * max(d, 0) / n
-        return f"{x:.1f},{y:.1f}"
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-        'font-family="sans-serif" font-size="12">',
-        f'<rect width="{w}" height="{h}" fill="white"/>',
-        f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="14">Messages drained over time '
-        f"(N={n}, k={args.k}, moto {args.moto_version})</text>",
-        f'<line x1="{ml}" y1="{h - mb}" x2="{w - mr}" y2="{h - mb}" stroke="black"/>',
-        f'<line x1="{ml}" y1="{mt}" x2="{ml}" y2="{h - mb}" stroke="black"/>',
-    ]
-    for i in range(6):
-        t = tmax * i / 5
-        x = ml + (w - ml - mr) * i / 5
-        parts.append(f'<text x="{x:.1f}" y="{h - mb + 16}" text-anchor="middle">{t:.0f}</text>')
-        d = n * i / 5
-        y = h - mb - (h - mt - mb) * i / 5
-        parts.append(f'<text x="{ml - 6}" y="{y + 4:.1f}" text-anchor="end">{d:.0f}</text>')
-        parts.append(f'<line x1="{ml}" y1="{y:.1f}" x2="{w - mr}" y2="{y:.1f}" stroke="#ddd"/>')
-    parts.append(f'<text x="{(w + ml) / 2}" y="{h - 8}" text-anchor="middle">seconds</text>')
-    for r, colour, name in ((ours, "#1f77b4", "image-janitor"), (seed, "#d62728", "seed (naive)")):
-        pts = " ".join(xy(t, d) for t, d, *_ in r["series"])
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{pts}"/>')
-    parts.append(f'<text x="{ml + 10}" y="{mt + 14}" fill="#1f77b4">image-janitor: {ours["seconds"]:.0f} s, '
-                 f'{sum(ours["counts"].values()) / n:.3f} requests/message</text>')
-    parts.append(f'<text x="{ml + 10}" y="{mt + 30}" fill="#d62728">seed (naive): {seed["seconds"]:.0f} s, '
-                 f'{sum(seed["counts"].values()) / n:.3f} requests/message</text>')
-    parts.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(parts) + "\n")
+    result.update(
+        counts=counts["counts"],
+        upstream_seconds=counts["upstream_seconds"],
+        requests=sum(counts["counts"].values()),
+        peak_rss=hwm,
+        rss_at_drain=rss,
+        cpu=cpu,
+        moto_cpu=moto_cpu,
+        metrics=metrics,
+        exit_code=code,
+        objects_left=w.objects_left() if needs_objects else None,
+        queue_left=visible + inflight,
+        dlq=dlq_visible + dlq_inflight,
+        series=drain_series(result["acks"], result["waves"]),
+    )
+    return result
 
 
 def main():
@@ -442,26 +418,36 @@ def main():
     ap.add_argument("--moto-pid", type=int, default=0)
     ap.add_argument("--moto-version", default="?")
     ap.add_argument("--proxy", required=True, help="counting proxy endpoint (the workers' AWS endpoint)")
-    ap.add_argument("--proxy-pid", type=int, default=0)
     ap.add_argument("--janitor", required=True, help="image-janitor binary")
-    ap.add_argument("--naive", required=True, help="naive_worker binary")
+    ap.add_argument("--before", help="another image-janitor binary, reported as 'before'")
+    ap.add_argument("--examples", required=True, help="directory of the example binaries")
     ap.add_argument("-n", "--n", type=int, default=1000)
     ap.add_argument("-k", "--k", type=int, default=5)
     ap.add_argument("--concurrency", type=int, default=4)
-    ap.add_argument("--wait", type=int, default=20, help="long-poll seconds, both workers")
-    ap.add_argument("--max-visible", type=int, default=100)
+    ap.add_argument("--wait", type=int, default=20, help="long-poll seconds, every worker")
+    ap.add_argument("--max-visible", type=int, default=100, help="messages per wave")
     ap.add_argument("--backlog", action="store_true", help="queue all N before starting the worker")
-    ap.add_argument("--poll", type=float, default=0.2, help="feeder's depth poll interval, seconds")
-    ap.add_argument("--timeout", type=float, default=1800)
-    ap.add_argument("--only", choices=["ours", "seed"], help="run one side only")
+    ap.add_argument("--latency", action="store_true", help="light-load latency run")
+    ap.add_argument("--rate", type=float, default=5.0, help="--latency: messages per second")
+    ap.add_argument("--duration", type=float, default=60.0, help="--latency: seconds")
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--only", help="comma-separated subset of " + ",".join(WORKERS))
     ap.add_argument("--workdir", default=".cache/bench")
     ap.add_argument("--json-out")
     ap.add_argument("--svg-out")
     args = ap.parse_args()
+    if args.latency:
+        args.n = int(args.rate * args.duration)
     os.makedirs(args.workdir, exist_ok=True)
+    names = [x for x in (args.only.split(",") if args.only else WORKERS)]
+    unknown = set(names) - set(WORKERS)
+    if unknown:
+        ap.error(f"unknown worker(s) {sorted(unknown)}; choose from {', '.join(WORKERS)}")
+    if not args.before:
+        names = [x for x in names if x != "before"]
 
     base_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("JANITOR_", "AWS_", "NAIVE_"))
+        k: v for k, v in os.environ.items() if not k.startswith(("JANITOR_", "AWS_", "NAIVE_", "REF_"))
     }
     base_env.update(
         AWS_ACCESS_KEY_ID="test",
@@ -470,48 +456,46 @@ def main():
         AWS_EC2_METADATA_DISABLED="true",
     )
     results = {}
-    if args.only != "seed":
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        http_addr = f"127.0.0.1:{s.getsockname()[1]}"
-        s.close()
-        env = dict(
-            base_env,
-            JANITOR_QUEUE_URL="{queue_url}",
-            JANITOR_BUCKETS=BUCKET,
-            JANITOR_PREFIX=PREFIX,
-            JANITOR_S3_FORCE_PATH_STYLE="true",
-            JANITOR_CONCURRENCY=str(args.concurrency),
-            JANITOR_WAIT_TIME=f"{args.wait}s",
-            JANITOR_HTTP_ADDR=http_addr,
-            JANITOR_SWEEP_INTERVAL="0",
-            JANITOR_LOG_FORMAT="text",
-            JANITOR_AUDIT="off",
-            RUST_LOG="warn",
-        )
-        results["ours"] = run_one(args, "ours", [args.janitor, "run"], env, http_addr)
-    if args.only != "ours":
-        env = dict(
-            base_env,
-            NAIVE_QUEUE_URL="{queue_url}",
-            NAIVE_CONCURRENCY=str(args.concurrency),
-            NAIVE_WAIT_SECONDS=str(args.wait),
-        )
-        results["seed"] = run_one(args, "seed", [args.naive], env)
+    for name in WORKERS:
+        if name not in names:
+            continue
+        if name in ("ours", "before"):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            http_addr = f"127.0.0.1:{s.getsockname()[1]}"
+            s.close()
+            env = dict(
+                base_env,
+                JANITOR_QUEUE_URL="{queue_url}",
+                JANITOR_BUCKETS=BUCKET,
+                JANITOR_PREFIX=PREFIX,
+                JANITOR_S3_FORCE_PATH_STYLE="true",
+                JANITOR_CONCURRENCY=str(args.concurrency),
+                JANITOR_WAIT_TIME=f"{args.wait}s",
+                JANITOR_HTTP_ADDR=http_addr,
+                JANITOR_SWEEP_INTERVAL="0",
+                JANITOR_LOG_FORMAT="text",
+                JANITOR_AUDIT="off",
+                RUST_LOG="warn",
+            )
+            binary = args.janitor if name == "ours" else args.before
+            results[name] = run_one(args, name, [binary, "run"], env, http_addr)
+        elif name == "seed":
+            env = dict(base_env, NAIVE_QUEUE_URL="{queue_url}",
+                       NAIVE_CONCURRENCY=str(args.concurrency), NAIVE_WAIT_SECONDS=str(args.wait))
+            results[name] = run_one(args, name, [os.path.join(args.examples, "naive_worker")], env)
+        else:
+            env = dict(base_env, REF_QUEUE_URL="{queue_url}",
+                       REF_CONCURRENCY=str(args.concurrency), REF_WAIT_SECONDS=str(args.wait))
+            binary = os.path.join(args.examples, name.replace("-", "_") + "_worker")
+            results[name] = run_one(args, name, [binary], env, needs_objects=(name != "sqs-only"))
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({"args": vars(args), "results": results}, f, indent=1)
-    if len(results) == 2:
-        text, _ = report(args, results["ours"], results["seed"])
-        print(text, flush=True)
-        if args.svg_out:
-            svg_chart(args.svg_out, args, results["ours"], results["seed"])
-            log(f"chart written to {args.svg_out}")
-    else:
-        r = next(iter(results.values()))
-        reqs = sum(r["counts"].values())
-        print(json.dumps({k: v for k, v in r.items() if k != "series"}, indent=1))
-        print(f"{r['label']}: {r['seconds']:.1f}s, {reqs} requests, {reqs / args.n:.3f}/message")
+    print(report.render(args, results), flush=True)
+    if args.svg_out and not args.latency:
+        report.svg_chart(args.svg_out, args, results)
+        log(f"chart written to {args.svg_out}")
 
 
 if __name__ == "__main__":

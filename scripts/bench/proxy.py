@@ -8,9 +8,18 @@ of the worker's own metrics:
 * S3 (path-style): method + query, e.g. ``POST ?delete`` = DeleteObjects,
   ``DELETE /bucket/key`` = DeleteObject, ``GET ?list-type=2`` = ListObjectsV2.
 
+It also follows every message from receive to acknowledgement (SQS JSON protocol): the
+``ReceiveMessage`` responses map receipt handles to message ids, and a successful
+``DeleteMessageBatch`` entry or ``DeleteMessage`` marks that message acknowledged, with the
+proxy's wall-clock time (``time.time()``) when moto's answer came back. Duplicates (a message
+received twice) count once.
+
 Control endpoints (never forwarded): ``GET /__counts`` returns the counts as JSON
-(``{"counts": {"sqs ReceiveMessage": 12, ...}, "upstream_seconds": {...}}``, the latter the
-time spent waiting for the emulator per operation); ``POST /__reset`` zeroes them.
+(``{"counts": {"sqs ReceiveMessage": 12, ...}, "upstream_seconds": {...}, "acked": 97}``, the
+second the time spent waiting for the emulator per operation); ``GET /__acks`` returns
+``{"acks": {message_id: unix_time, ...}}``; ``GET /__wait?n=N&timeout=S`` returns once N
+distinct messages have been acknowledged (``{"acked": count}``, possibly fewer on timeout);
+``POST /__reset`` zeroes everything.
 
     python3 scripts/bench/proxy.py --port 0 --target http://127.0.0.1:5000 [--port-file F]
 """
@@ -38,6 +47,41 @@ HOP_BY_HOP = {
 COUNTS: Counter = Counter()
 UPSTREAM_SECONDS: Counter = Counter()
 LOCK = threading.Lock()
+ACKED_CHANGED = threading.Condition(LOCK)
+RECEIPTS: dict = {}  # receipt handle -> message id
+ACKS: dict = {}  # message id -> time of the first successful delete
+
+
+def follow(op: str, request: bytes, status: int, response: bytes) -> None:
+    """Track receipt handles and acknowledgements (SQS JSON protocol only; errors ignored)."""
+    if status != 200 or op not in (
+        "sqs ReceiveMessage",
+        "sqs DeleteMessageBatch",
+        "sqs DeleteMessage",
+    ):
+        return
+    now = time.time()
+    try:
+        if op == "sqs ReceiveMessage":
+            got = json.loads(response or b"{}").get("Messages", [])
+            with LOCK:
+                for m in got:
+                    RECEIPTS[m["ReceiptHandle"]] = m["MessageId"]
+            return
+        req = json.loads(request or b"{}")
+        if op == "sqs DeleteMessage":
+            handles = [req.get("ReceiptHandle")]
+        else:
+            ok = {e["Id"] for e in json.loads(response or b"{}").get("Successful", [])}
+            handles = [e["ReceiptHandle"] for e in req.get("Entries", []) if e["Id"] in ok]
+        with LOCK:
+            for h in handles:
+                mid = RECEIPTS.get(h)
+                if mid is not None and mid not in ACKS:
+                    ACKS[mid] = now
+            ACKED_CHANGED.notify_all()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
 
 
 def operation(method: str, path: str, headers, body: bytes) -> str:
@@ -101,16 +145,33 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def control(self) -> bool:
-        if self.path == "/__counts":
+        split = urllib.parse.urlsplit(self.path)
+        if split.path == "/__counts":
             with LOCK:
                 payload = json.dumps(
-                    {"counts": dict(COUNTS), "upstream_seconds": dict(UPSTREAM_SECONDS)},
+                    {
+                        "counts": dict(COUNTS),
+                        "upstream_seconds": dict(UPSTREAM_SECONDS),
+                        "acked": len(ACKS),
+                    },
                     sort_keys=True,
                 ).encode()
-        elif self.path == "/__reset":
+        elif split.path == "/__acks":
+            with LOCK:
+                payload = json.dumps({"acks": dict(ACKS)}).encode()
+        elif split.path == "/__wait":
+            query = urllib.parse.parse_qs(split.query)
+            n = int(query.get("n", ["0"])[0])
+            timeout = float(query.get("timeout", ["60"])[0])
+            with LOCK:
+                ACKED_CHANGED.wait_for(lambda: len(ACKS) >= n, timeout=timeout)
+                payload = json.dumps({"acked": len(ACKS)}).encode()
+        elif split.path == "/__reset":
             with LOCK:
                 COUNTS.clear()
                 UPSTREAM_SECONDS.clear()
+                RECEIPTS.clear()
+                ACKS.clear()
             payload = b"{}"
         else:
             return False
@@ -146,6 +207,7 @@ class Handler(BaseHTTPRequestHandler):
                 if attempt == 2:
                     self.send_error(502)
                     return
+        follow(op, body, resp.status, data)
         self.send_response_only(resp.status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":

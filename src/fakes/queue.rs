@@ -63,6 +63,8 @@ struct State {
     denied: Option<String>,
     /// Every SendMessageBatch takes this long (a slow DLQ).
     send_delay: Duration,
+    /// Round-trip time of every ReceiveMessage (before it looks at the queue).
+    receive_delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -72,6 +74,12 @@ pub struct FakeQueue {
 }
 
 impl FakeQueue {
+    /// Every receive takes this long (virtual time) before it looks at the queue, like a round
+    /// trip; without it a receive of available messages never yields.
+    pub fn set_receive_delay(&self, d: Duration) {
+        self.lock().receive_delay = d;
+    }
+
     pub fn new(url: &str) -> Self {
         FakeQueue {
             url: url.into(),
@@ -214,6 +222,10 @@ impl Queue for FakeQueue {
         visibility: Duration,
     ) -> Result<Vec<Received>, AwsError> {
         self.check_denied("ReceiveMessage")?;
+        let delay = self.lock().receive_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let deadline = Instant::now() + wait;
         loop {
             {

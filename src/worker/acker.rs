@@ -1,11 +1,19 @@
 //! The acker: gathers "delete this message" requests from many message tasks into
 //! DeleteMessageBatch calls of up to 10, checking each entry's result.
+//!
+//! A batch closes when it is full or when no more acks are ready: the acks of one DeleteObjects
+//! result arrive together (every message it completed is woken at once), so the acker takes what
+//! is queued, then yields to the scheduler a few times to let those tasks finish their turn, and
+//! sends as soon as a round brings nothing new, with up to four DeleteMessageBatch calls in
+//! flight. `linger` only bounds the gathering.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use backon::Retryable;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::queue::{Queue, Receipt};
@@ -13,6 +21,13 @@ use crate::retry::{AwsError, ErrorClass};
 use crate::telemetry::events::MessagesAcked;
 
 const MAX_BATCH: usize = 10;
+
+/// Scheduler rounds without a new ack before a partial batch is sent.
+const IDLE_ROUNDS: usize = 4;
+
+/// DeleteMessageBatch calls in flight at once: the acks of one large DeleteObjects result go out
+/// side by side rather than one round trip after another.
+const MAX_IN_FLIGHT: usize = 4;
 
 struct AckRequest {
     receipt: Receipt,
@@ -59,28 +74,43 @@ fn stopped() -> AwsError {
 }
 
 async fn run(queue: Arc<dyn Queue>, linger: Duration, mut rx: mpsc::Receiver<AckRequest>) {
-    let mut batch: Vec<AckRequest> = Vec::with_capacity(MAX_BATCH);
-    let mut deadline: Option<Instant> = None;
-    loop {
-        tokio::select! {
-            req = rx.recv() => match req {
-                Some(req) => {
-                    deadline.get_or_insert_with(|| Instant::now() + linger);
-                    batch.push(req);
-                    if batch.len() >= MAX_BATCH {
-                        flush(queue.as_ref(), std::mem::take(&mut batch)).await;
-                        deadline = None;
-                    }
-                }
-                None => break,
-            },
-            _ = async { match deadline { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
-                flush(queue.as_ref(), std::mem::take(&mut batch)).await;
-                deadline = None;
+    let mut flights = JoinSet::new();
+    while let Some(first) = rx.recv().await {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        batch.push(first);
+        gather(&mut rx, &mut batch, linger).await;
+        while flights.try_join_next().is_some() {}
+        if flights.len() >= MAX_IN_FLIGHT {
+            flights.join_next().await;
+        }
+        let queue = queue.clone();
+        flights.spawn(async move { flush(queue.as_ref(), batch).await });
+    }
+    while flights.join_next().await.is_some() {}
+}
+
+/// Add the acks that are ready or about to be: stop when the batch is full, when
+/// [`IDLE_ROUNDS`] scheduler rounds bring nothing new, or after `linger`.
+async fn gather(
+    rx: &mut mpsc::Receiver<AckRequest>,
+    batch: &mut Vec<AckRequest>,
+    linger: Duration,
+) {
+    let deadline = Instant::now() + linger;
+    let mut idle = 0;
+    while batch.len() < MAX_BATCH && idle < IDLE_ROUNDS && Instant::now() < deadline {
+        match rx.try_recv() {
+            Ok(req) => {
+                batch.push(req);
+                idle = 0;
             }
+            Err(TryRecvError::Empty) => {
+                idle += 1;
+                tokio::task::yield_now().await;
+            }
+            Err(TryRecvError::Disconnected) => break,
         }
     }
-    flush(queue.as_ref(), batch).await;
 }
 
 async fn flush(queue: &dyn Queue, batch: Vec<AckRequest>) {

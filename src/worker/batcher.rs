@@ -1,5 +1,6 @@
 //! The delete batcher: gathers keys from many messages, groups them by bucket, removes duplicates,
-//! and flushes a bucket's keys as one DeleteObjects request at 1000 keys or after a short linger.
+//! and flushes a bucket's keys as one DeleteObjects request at 1000 keys or as soon as nothing
+//! more can join the batch soon (see [`super::intake`]); a linger only bounds the wait.
 //! Per-key results are fanned back to every message that asked for the key.
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::intake::{HandOver, Intake};
 use crate::retry::{AwsError, ErrorClass};
 use crate::s3url::ObjectRef;
 use crate::store::{KeyOutcome, ObjectStore, MAX_KEYS_PER_DELETE};
@@ -20,7 +22,8 @@ use crate::telemetry::events::{DeleteBatchDone, Source};
 pub struct BatcherConfig {
     /// Flush a bucket once it holds this many distinct keys (never more than 1000).
     pub max_keys: usize,
-    /// Flush a bucket this long after its first pending key arrived.
+    /// The longest a bucket's keys wait for more to join. Normally a batch closes earlier, when
+    /// the intake is quiet; this bound only matters when a probe receive is slow to return.
     pub linger: Duration,
     /// DeleteObjects requests in flight at once.
     pub max_in_flight: usize,
@@ -40,6 +43,8 @@ type KeyReply = oneshot::Sender<Result<(), AwsError>>;
 
 struct Request {
     items: Vec<(ObjectRef, KeyReply)>,
+    /// Dropped once the items are pending: the message has handed its keys over.
+    handover: Option<HandOver>,
 }
 
 #[derive(Default)]
@@ -55,6 +60,7 @@ struct Pending {
 #[derive(Clone)]
 pub struct DeleteBatcher {
     tx: mpsc::Sender<Request>,
+    intake: Arc<Intake>,
 }
 
 impl DeleteBatcher {
@@ -69,12 +75,36 @@ impl DeleteBatcher {
             max_in_flight: config.max_in_flight.max(1),
             ..config
         };
-        let handle = tokio::spawn(run(store, config, rx));
-        (DeleteBatcher { tx }, handle)
+        let intake = Arc::new(Intake::default());
+        let handle = tokio::spawn(run(store, config, intake.clone(), rx));
+        (DeleteBatcher { tx, intake }, handle)
+    }
+
+    /// What the receive loops report to, so that batches close when nothing more can join.
+    pub fn intake(&self) -> &Arc<Intake> {
+        &self.intake
     }
 
     /// Delete these objects; one result per object, in order. `Ok` = deleted or already absent.
     pub async fn delete(&self, objects: &[ObjectRef]) -> Vec<Result<(), AwsError>> {
+        self.submit(objects, None).await
+    }
+
+    /// [`Self::delete`] for a message's first attempt: `handover` is released once the keys are
+    /// pending in the batcher (or the batcher has stopped).
+    pub async fn hand_over(
+        &self,
+        objects: &[ObjectRef],
+        handover: HandOver,
+    ) -> Vec<Result<(), AwsError>> {
+        self.submit(objects, Some(handover)).await
+    }
+
+    async fn submit(
+        &self,
+        objects: &[ObjectRef],
+        handover: Option<HandOver>,
+    ) -> Vec<Result<(), AwsError>> {
         let mut items = Vec::with_capacity(objects.len());
         let mut waits = Vec::with_capacity(objects.len());
         for obj in objects {
@@ -82,7 +112,7 @@ impl DeleteBatcher {
             items.push((obj.clone(), tx));
             waits.push(rx);
         }
-        if self.tx.send(Request { items }).await.is_err() {
+        if self.tx.send(Request { items, handover }).await.is_err() {
             return objects.iter().map(|_| Err(stopped())).collect();
         }
         let mut out = Vec::with_capacity(waits.len());
@@ -104,10 +134,16 @@ fn stopped() -> AwsError {
     }
 }
 
-async fn run(store: Arc<dyn ObjectStore>, config: BatcherConfig, mut rx: mpsc::Receiver<Request>) {
+async fn run(
+    store: Arc<dyn ObjectStore>,
+    config: BatcherConfig,
+    intake: Arc<Intake>,
+    mut rx: mpsc::Receiver<Request>,
+) {
     let mut pending: HashMap<String, Pending> = HashMap::new();
     let permits = Arc::new(Semaphore::new(config.max_in_flight));
     let mut flights = JoinSet::new();
+    let mut changes = intake.subscribe();
     loop {
         let deadline = pending
             .values()
@@ -117,20 +153,16 @@ async fn run(store: Arc<dyn ObjectStore>, config: BatcherConfig, mut rx: mpsc::R
         tokio::select! {
             req = rx.recv() => {
                 let Some(req) = req else { break };
-                for (obj, reply) in req.items {
-                    let p = pending.entry(obj.bucket.clone()).or_default();
-                    p.first_at.get_or_insert_with(Instant::now);
-                    match p.keys.get_mut(&obj.key) {
-                        Some(waiters) => waiters.push(reply),
-                        None => {
-                            p.order.push(obj.key.clone());
-                            p.keys.insert(obj.key, vec![reply]);
-                        }
-                    }
-                    if p.order.len() >= config.max_keys {
-                        let full = std::mem::take(p);
-                        launch(&store, &permits, &mut flights, obj.bucket, full).await;
-                    }
+                add(&store, &permits, &mut flights, &mut pending, config, req).await;
+                // Everything already queued joins this batch before it is judged.
+                while let Ok(req) = rx.try_recv() {
+                    add(&store, &permits, &mut flights, &mut pending, config, req).await;
+                }
+            }
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    // Unreachable while `intake` is held here; never spin on a closed channel.
+                    changes = intake.subscribe();
                 }
             }
             _ = sleep_until_opt(deadline) => {
@@ -148,11 +180,53 @@ async fn run(store: Arc<dyn ObjectStore>, config: BatcherConfig, mut rx: mpsc::R
             }
             Some(_) = flights.join_next(), if !flights.is_empty() => {}
         }
+        let quiet = changes.borrow_and_update().quiet_while(!flights.is_empty());
+        if quiet && !pending.is_empty() {
+            close_all(&store, &permits, &mut flights, &mut pending).await;
+        }
     }
-    for (bucket, p) in pending.drain() {
-        launch(&store, &permits, &mut flights, bucket, p).await;
-    }
+    close_all(&store, &permits, &mut flights, &mut pending).await;
     while flights.join_next().await.is_some() {}
+}
+
+/// Make one message's keys pending (flushing a bucket that reaches `max_keys`), then release its
+/// hand-over guard.
+async fn add(
+    store: &Arc<dyn ObjectStore>,
+    permits: &Arc<Semaphore>,
+    flights: &mut JoinSet<()>,
+    pending: &mut HashMap<String, Pending>,
+    config: BatcherConfig,
+    req: Request,
+) {
+    for (obj, reply) in req.items {
+        let p = pending.entry(obj.bucket.clone()).or_default();
+        p.first_at.get_or_insert_with(Instant::now);
+        match p.keys.get_mut(&obj.key) {
+            Some(waiters) => waiters.push(reply),
+            None => {
+                p.order.push(obj.key.clone());
+                p.keys.insert(obj.key, vec![reply]);
+            }
+        }
+        if p.order.len() >= config.max_keys {
+            let full = std::mem::take(p);
+            launch(store, permits, flights, obj.bucket, full).await;
+        }
+    }
+    drop(req.handover);
+}
+
+/// Close every bucket's batch now.
+async fn close_all(
+    store: &Arc<dyn ObjectStore>,
+    permits: &Arc<Semaphore>,
+    flights: &mut JoinSet<()>,
+    pending: &mut HashMap<String, Pending>,
+) {
+    for (bucket, p) in pending.drain() {
+        launch(store, permits, flights, bucket, p).await;
+    }
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::acker::Acker;
 use super::batcher::DeleteBatcher;
 use super::heartbeat::Heartbeat;
+use super::intake::HandOver;
 use crate::deadletter::DeadLetter;
 use crate::message::plan;
 use backon::BackoffBuilder;
@@ -62,12 +63,13 @@ impl Drop for InflightGuard {
     }
 }
 
-/// Process one received message to its verdict.
-pub async fn handle(ctx: Arc<Ctx>, msg: Received) {
+/// Process one received message to its verdict. `handover` is released once its keys are with
+/// the batcher (or it will delete nothing), so that a batch need not wait for it.
+pub async fn handle(ctx: Arc<Ctx>, msg: Received, handover: HandOver) {
     let _inflight = InflightGuard::new();
     let heartbeat = Heartbeat::start(ctx.queue.clone(), msg.receipt.clone(), ctx.visibility);
     let outcome = tokio::select! {
-        outcome = process(&ctx, &msg) => outcome,
+        outcome = process(&ctx, &msg, handover) => outcome,
         _ = ctx.abandon.cancelled() => Outcome::Unfinished,
     };
     // The heartbeat keeps the message hidden until its verdict is being written: `settle`
@@ -75,7 +77,7 @@ pub async fn handle(ctx: Arc<Ctx>, msg: Received) {
     settle(&ctx, &msg, outcome, heartbeat).await;
 }
 
-async fn process(ctx: &Ctx, msg: &Received) -> Outcome {
+async fn process(ctx: &Ctx, msg: &Received, handover: HandOver) -> Outcome {
     let plan = match plan(msg.body.as_bytes(), &ctx.policy, ctx.endpoint.as_ref()) {
         Ok(plan) => plan,
         Err(rejection) => return Outcome::Rejected(rejection, page_id_of(&msg.body)),
@@ -92,8 +94,12 @@ async fn process(ctx: &Ctx, msg: &Received) -> Outcome {
     let page_id = plan.message.page_id.clone();
     let mut remaining: Vec<ObjectRef> = plan.objects.clone();
     let mut delays = delete_backoff().build();
+    let mut handover = Some(handover);
     loop {
-        let results = ctx.batcher.delete(&remaining).await;
+        let results = match handover.take() {
+            Some(first) => ctx.batcher.hand_over(&remaining, first).await,
+            None => ctx.batcher.delete(&remaining).await,
+        };
         let mut retry = Vec::new();
         let mut last_err = None;
         for (obj, result) in remaining.iter().zip(results) {

@@ -5,19 +5,25 @@ pub mod acker;
 pub mod batcher;
 pub mod handle;
 pub mod heartbeat;
+pub mod intake;
+#[cfg(test)]
+mod pacing_tests;
 #[cfg(test)]
 mod tests;
+pub mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use backon::BackoffBuilder;
 use futures::FutureExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use handle::Ctx;
+use intake::{HandOver, Intake};
+use watch::Watch;
 
 use crate::queue::Receipt;
 use crate::retry::loop_backoff;
@@ -30,10 +36,6 @@ pub const RECEIVE_BATCH: usize = 10;
 /// short polling (`JANITOR_WAIT_TIME=0`) returns at once and would otherwise spin on an empty
 /// queue, hundreds of ReceiveMessage calls per second per loop.
 pub const EMPTY_RECEIVE_PERIOD: Duration = Duration::from_secs(1);
-
-/// After a receive that returned fewer than 10 messages, a loop waits this long before the next
-/// one, so that light traffic is gathered into fuller receives and delete batches.
-pub const PARTIAL_RECEIVE_PAUSE: Duration = Duration::from_millis(250);
 
 /// Receive-loop settings.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +56,7 @@ pub async fn run_loops(
     fatal: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(config.max_inflight.max(RECEIVE_BATCH)));
+    let watch = Arc::new(Watch::default());
     let mut loops = Vec::new();
     for id in 0..config.concurrency {
         loops.push(tokio::spawn(receive_loop(
@@ -61,7 +64,7 @@ pub async fn run_loops(
             ctx.clone(),
             config,
             tracker.clone(),
-            permits.clone(),
+            (permits.clone(), watch.clone()),
             fatal.clone(),
         )));
     }
@@ -77,31 +80,44 @@ async fn receive_loop(
     ctx: Arc<Ctx>,
     config: LoopConfig,
     tracker: TaskTracker,
-    permits: Arc<Semaphore>,
+    (permits, watch): (Arc<Semaphore>, Arc<Watch>),
     fatal: CancellationToken,
 ) {
     let mut backoff = loop_backoff().build();
+    let mut probe = Probe::new(ctx.batcher.intake().clone());
+    let mut drained = false;
     loop {
+        if drained {
+            watch.park_unless_alone(&ctx.stop).await;
+        }
         if ctx.stop.is_cancelled() {
             break;
         }
-        let permit = tokio::select! {
-            p = permits.clone().acquire_many_owned(RECEIVE_BATCH as u32) => match p { Ok(p) => p, Err(_) => break },
-            _ = ctx.stop.cancelled() => break,
+        let Some(permit) = acquire(&permits, ctx.batcher.intake(), &ctx.stop).await else {
+            break;
         };
         // A receive in flight is never cut short (dropping it could strand the messages it
         // took, invisible); what it returns after shutdown started is handed back at once.
         let receive_started = tokio::time::Instant::now();
+        let was_probe = probe.owned;
+        let wait = if was_probe {
+            Duration::ZERO
+        } else {
+            config.wait
+        };
+        let polling = (!was_probe).then(|| watch.polling());
         let received = ctx
             .queue
-            .receive(RECEIVE_BATCH as u8, config.wait, config.visibility)
+            .receive(RECEIVE_BATCH as u8, wait, config.visibility)
             .await;
+        drop(polling);
         let messages = match received {
             Ok(m) => {
                 backoff = loop_backoff().build();
                 m
             }
             Err(e) if e.is_transient() => {
+                probe.give_up();
                 let delay = backoff.next().unwrap_or(Duration::from_secs(20));
                 tracing::warn!(receive_loop = id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, retry_in_ms = delay.as_millis() as u64, "receive failed; backing off");
                 tokio::select! {
@@ -111,6 +127,7 @@ async fn receive_loop(
                 continue;
             }
             Err(e) => {
+                probe.give_up();
                 tracing::error!(receive_loop = id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "receive refused permanently; stopping");
                 fatal.cancel();
                 break;
@@ -125,7 +142,23 @@ async fn receive_loop(
                 .max(),
         }
         .emit();
-        if messages.is_empty() {
+        if ctx.stop.is_cancelled() {
+            probe.give_up();
+            let receipts: Vec<Receipt> = messages.iter().map(|m| m.receipt.clone()).collect();
+            if !receipts.is_empty() {
+                let _ = ctx
+                    .queue
+                    .change_visibility_batch(&receipts, Duration::ZERO)
+                    .await;
+            }
+            break;
+        }
+        if !messages.is_empty() {
+            watch.wake_all();
+        }
+        let handovers = probe.received(messages.len());
+        drained = messages.len() < RECEIVE_BATCH && !probe.owned;
+        if messages.is_empty() && !was_probe {
             let idle = EMPTY_RECEIVE_PERIOD.saturating_sub(receive_started.elapsed());
             tokio::select! {
                 _ = tokio::time::sleep(idle) => {}
@@ -133,17 +166,8 @@ async fn receive_loop(
             }
             continue;
         }
-        if ctx.stop.is_cancelled() {
-            let receipts: Vec<Receipt> = messages.iter().map(|m| m.receipt.clone()).collect();
-            let _ = ctx
-                .queue
-                .change_visibility_batch(&receipts, Duration::ZERO)
-                .await;
-            break;
-        }
-        let partial = messages.len() < RECEIVE_BATCH;
         let mut permit = permit;
-        for msg in messages {
+        for (msg, handover) in messages.into_iter().zip(handovers) {
             let Some(one) = permit.split(1) else { break };
             let ctx = ctx.clone();
             let fatal = fatal.clone();
@@ -152,7 +176,7 @@ async fn receive_loop(
                 let _permit = one;
                 let span = tracing::info_span!("message", message_id = %message_id);
                 let result = std::panic::AssertUnwindSafe(tracing::Instrument::instrument(
-                    handle::handle(ctx, msg),
+                    handle::handle(ctx, msg, handover),
                     span,
                 ))
                 .catch_unwind()
@@ -163,13 +187,64 @@ async fn receive_loop(
                 }
             });
         }
-        if partial {
-            // A partial receive means the queue is nearly empty: let messages gather so the
-            // next receive (and the delete batch it feeds) is fuller. Costs ≤ this in latency.
-            tokio::select! {
-                _ = tokio::time::sleep(PARTIAL_RECEIVE_PAUSE) => {}
-                _ = ctx.stop.cancelled() => break,
-            }
+    }
+}
+
+/// Permits for one receive's worth of messages; while the in-hand cap keeps this loop waiting,
+/// the intake knows (a batch must close for messages to finish). `None` once shutdown starts.
+async fn acquire(
+    permits: &Arc<Semaphore>,
+    intake: &Arc<Intake>,
+    stop: &CancellationToken,
+) -> Option<OwnedSemaphorePermit> {
+    if let Ok(p) = permits.clone().try_acquire_many_owned(RECEIVE_BATCH as u32) {
+        return Some(p);
+    }
+    let _starving = intake.starving();
+    tokio::select! {
+        p = permits.clone().acquire_many_owned(RECEIVE_BATCH as u32) => p.ok(),
+        _ = stop.cancelled() => None,
+    }
+}
+
+/// A loop's share of the probe: after a full receive, the next receive is a short poll whose
+/// answer tells the batcher whether more is coming (see [`intake`]). Released on drop.
+struct Probe {
+    intake: Arc<Intake>,
+    owned: bool,
+}
+
+impl Probe {
+    fn new(intake: Arc<Intake>) -> Self {
+        Probe {
+            intake,
+            owned: false,
         }
+    }
+
+    /// Report a receive of `count` messages; one hand-over guard per message. A long poll that
+    /// brought anything, or a full probe, may have more behind it: this loop probes next.
+    fn received(&mut self, count: usize) -> Vec<HandOver> {
+        let more_may_follow = if self.owned {
+            count >= RECEIVE_BATCH
+        } else {
+            count > 0
+        };
+        let (guards, owned) = self.intake.received(count, more_may_follow, self.owned);
+        self.owned = owned;
+        guards
+    }
+
+    /// This loop will not make the probe it owns (error, shutdown).
+    fn give_up(&mut self) {
+        if std::mem::take(&mut self.owned) {
+            self.intake.drop_probe();
+        }
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.give_up();
     }
 }

@@ -1,0 +1,291 @@
+//! Batch-closing tests on the fakes with paused time: batches close when nothing more can join
+//! (a partial receive, an empty probe, the in-hand cap), never by waiting out a timer, and no
+//! message is left behind. The lingers are set to an hour so that a batch which only a timer
+//! would close makes the test fail instead of pass slowly.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::acker::Acker;
+use super::batcher::{BatcherConfig, DeleteBatcher};
+use super::intake::{Intake, Snapshot};
+use super::{run_loops, Ctx, LoopConfig};
+use crate::deadletter::DeadLetter;
+use crate::fakes::{FakeQueue, FakeStore, QueueCall};
+use crate::queue::Attributes;
+use crate::s3url::LocationPolicy;
+
+const BUCKET: &str = "images-bucket";
+const PREFIX: &str = "keep-images/";
+const HOUR: Duration = Duration::from_secs(3600);
+
+struct Rig {
+    queue: FakeQueue,
+    store: FakeStore,
+    intake: Arc<Intake>,
+    stop: CancellationToken,
+    loops: tokio::task::JoinHandle<()>,
+    tracker: TaskTracker,
+}
+
+/// `count` messages of `k` images each, queued and their objects stored, before the loops start.
+fn fill(queue: &FakeQueue, store: &FakeStore, count: usize, k: usize) {
+    for i in 0..count {
+        let images: Vec<String> = (0..k)
+            .map(|j| {
+                let key = format!("{PREFIX}m{i}/{j}.jpg");
+                store.put(BUCKET, &key, SystemTime::now());
+                format!(r#"{{"s3_url":"s3://{BUCKET}/{key}"}}"#)
+            })
+            .collect();
+        let body = format!(
+            r#"{{"type":"page.created","version":1,"images":[{}]}}"#,
+            images.join(",")
+        );
+        queue.push(&body, Attributes::new());
+    }
+}
+
+fn start(queue: FakeQueue, store: FakeStore, concurrency: usize, max_inflight: usize) -> Rig {
+    // Receives take a round trip, so message tasks run (and hand their keys over) while the
+    // next receive is out, as against SQS.
+    queue.set_receive_delay(Duration::from_millis(10));
+    let stop = CancellationToken::new();
+    let config = BatcherConfig {
+        linger: HOUR,
+        ..BatcherConfig::default()
+    };
+    let (batcher, _) = DeleteBatcher::spawn(Arc::new(store.clone()), config);
+    let intake = batcher.intake().clone();
+    let (acker, _) = Acker::spawn(Arc::new(queue.clone()), HOUR);
+    let visibility = Duration::from_secs(30);
+    let ctx = Arc::new(Ctx {
+        queue: Arc::new(queue.clone()),
+        dead_letter: DeadLetter::new(Arc::new(queue.clone()), Arc::new(FakeQueue::new("dlq"))),
+        batcher,
+        acker,
+        policy: LocationPolicy::new([BUCKET.to_owned()], PREFIX),
+        endpoint: None,
+        visibility,
+        max_attempts: 5,
+        dry_run: false,
+        stop: stop.clone(),
+        abandon: CancellationToken::new(),
+    });
+    let tracker = TaskTracker::new();
+    let config = LoopConfig {
+        concurrency,
+        wait: Duration::from_secs(20),
+        visibility,
+        max_inflight,
+    };
+    let loops = tokio::spawn(run_loops(
+        ctx,
+        config,
+        tracker.clone(),
+        CancellationToken::new(),
+    ));
+    Rig {
+        queue,
+        store,
+        intake,
+        stop,
+        loops,
+        tracker,
+    }
+}
+
+impl Rig {
+    /// Run (virtual time) until the queue is empty; fails after `limit`, far below the lingers.
+    async fn drained(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.queue.is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not drained in {limit:?}: {} messages left, intake {:?}",
+                self.queue.len(),
+                self.intake.snapshot()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn shutdown(self) -> (FakeQueue, FakeStore, Snapshot) {
+        self.stop.cancel();
+        let _ = self.loops.await;
+        self.tracker.close();
+        self.tracker.wait().await;
+        (self.queue, self.store, self.intake.snapshot())
+    }
+}
+
+fn key_counts(store: &FakeStore) -> Vec<usize> {
+    store
+        .delete_requests()
+        .iter()
+        .map(|(_, k)| k.len())
+        .collect()
+}
+
+fn ack_sizes(queue: &FakeQueue) -> Vec<usize> {
+    queue
+        .calls()
+        .iter()
+        .filter_map(|c| match c {
+            QueueCall::DeleteBatch { receipts } => Some(receipts.len()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_that_arrive_together_share_one_delete_request() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    fill(&queue, &store, 30, 2);
+    let rig = start(queue, store, 2, 40);
+    rig.drained(Duration::from_secs(5)).await;
+    let (queue, store, intake) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    // Three full receives: a full one is followed by a probe, so the batch stays open until a
+    // probe comes back empty, then closes with all 60 keys (per receive it would be 3 x 20).
+    assert_eq!(key_counts(&store), vec![60]);
+    assert_eq!(ack_sizes(&queue), vec![10, 10, 10]);
+    assert_eq!(intake, Snapshot::default(), "nothing left handing over");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_closes_as_soon_as_a_probe_finds_the_queue_drained() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    fill(&queue, &store, 3, 4);
+    let rig = start(queue, store, 2, 40);
+    rig.drained(Duration::from_millis(500)).await;
+    let (queue, store, intake) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    assert_eq!(key_counts(&store), vec![12]);
+    assert_eq!(ack_sizes(&queue), vec![3]);
+    let receives: Vec<usize> = queue
+        .calls()
+        .iter()
+        .filter_map(|c| match c {
+            QueueCall::Receive { got } if *got > 0 => Some(*got),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(receives, vec![3]);
+    let empty = queue
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, QueueCall::Receive { got: 0 }))
+        .count();
+    assert!(
+        empty <= 2,
+        "one empty probe (and maybe one idle long poll): {empty}"
+    );
+    assert_eq!(intake, Snapshot::default());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_in_hand_cap_closes_a_batch_and_nothing_is_left_behind() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    fill(&queue, &store, 55, 3);
+    // Room for 20 messages: two receives, then the loops wait for permits, which only a
+    // closed batch can free.
+    let rig = start(queue, store, 2, 20);
+    rig.drained(Duration::from_secs(5)).await;
+    let (queue, store, intake) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    let keys = key_counts(&store);
+    assert_eq!(keys.iter().sum::<usize>(), 165);
+    assert!(
+        keys.iter().all(|&k| k <= 60),
+        "at most 20 messages in hand: {keys:?}"
+    );
+    assert!(
+        keys.len() <= 4,
+        "55 messages took {} DeleteObjects: {keys:?}",
+        keys.len()
+    );
+    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 55);
+    assert_eq!(intake, Snapshot::default());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_receive_of_more_than_1000_keys_is_split_at_the_cap() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    fill(&queue, &store, 10, 150);
+    let rig = start(queue, store, 1, 20);
+    rig.drained(Duration::from_secs(5)).await;
+    let (_, store, _) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    assert_eq!(key_counts(&store), vec![1000, 500]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_receive_that_returns_after_shutdown_started_is_handed_back_untouched() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    let rig = start(queue, store, 1, 40);
+    // Virtual time: the loop is in its 20 s long poll on the empty queue (the fake records a
+    // receive only when it returns, so there is nothing to poll for).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        rig.queue.calls().is_empty(),
+        "the first receive is still out"
+    );
+    rig.stop.cancel();
+    // Messages arrive while that long poll is still out: it returns them after the stop.
+    fill(&rig.queue, &rig.store, 4, 2);
+    let (queue, store, intake) = rig.shutdown().await;
+    assert!(
+        store.delete_requests().is_empty(),
+        "nothing deleted after the stop"
+    );
+    assert_eq!(queue.len(), 4);
+    assert!(
+        queue
+            .messages()
+            .iter()
+            .all(|m| m.visible_at <= tokio::time::Instant::now()),
+        "handed back with visibility 0"
+    );
+    assert!(queue
+        .calls()
+        .iter()
+        .any(|c| matches!(c, QueueCall::ChangeVisibility { timeout, .. } if timeout.is_zero())));
+    assert_eq!(
+        intake,
+        Snapshot::default(),
+        "no hand-over or probe left pending"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_loops_park_behind_one_long_poll_and_a_burst_wakes_them() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    let rig = start(queue, store, 4, 80);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let receives = |q: &FakeQueue| {
+        q.calls()
+            .iter()
+            .filter(|c| matches!(c, QueueCall::Receive { .. }))
+            .count()
+    };
+    // One loop long-polls (20 s each: 3 a minute); the other three parked after their first
+    // empty receive. Four loops polling would make 12.
+    let idle = receives(&rig.queue);
+    assert!(idle <= 7, "{idle} receives in an idle minute");
+    fill(&rig.queue, &rig.store, 40, 1);
+    rig.drained(Duration::from_secs(5)).await;
+    let full = rig
+        .queue
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, QueueCall::Receive { got: 10 }))
+        .count();
+    assert!(full >= 3, "the woken loops took full receives");
+    let (_, store, intake) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    assert_eq!(intake, Snapshot::default());
+}

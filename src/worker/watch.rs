@@ -1,0 +1,111 @@
+//! Which receive loops poll an idle queue: one. Once a receive finds the queue drained (it came
+//! back partial or empty), its loop parks while another loop's long poll is out, and the loop
+//! whose long poll brings messages wakes them all.
+//!
+//! Why: with every loop long-polling an idle queue, the first messages of a burst are spread over
+//! all of them (each long poll returns as soon as anything is visible), so a burst starts with
+//! several small receives and as many small delete batches; and each idle loop costs three
+//! ReceiveMessage calls a minute. With one watcher the burst's first receive wakes the rest,
+//! which then find the burst waiting and take full receives.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Shared by the receive loops of one process.
+#[derive(Debug, Default)]
+pub struct Watch {
+    /// Long polls (not probes) in flight.
+    polling: AtomicUsize,
+    wake: Notify,
+}
+
+impl Watch {
+    /// Park until woken if another loop is long-polling; return at once otherwise (this loop
+    /// becomes a watcher) or when `stop` is cancelled.
+    pub async fn park_unless_alone(&self, stop: &CancellationToken) {
+        let woken = self.wake.notified();
+        tokio::pin!(woken);
+        // Registered before the check, so a wake-up between the check and the wait is not lost.
+        woken.as_mut().enable();
+        if self.polling.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        tokio::select! {
+            _ = woken => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+
+    /// A long poll is out while the guard lives.
+    pub fn polling(&self) -> Polling<'_> {
+        self.polling.fetch_add(1, Ordering::SeqCst);
+        Polling { watch: self }
+    }
+
+    /// Messages arrived: every parked loop receives again.
+    pub fn wake_all(&self) {
+        self.wake.notify_waiters();
+    }
+}
+
+/// See [`Watch::polling`].
+#[derive(Debug)]
+pub struct Polling<'a> {
+    watch: &'a Watch,
+}
+
+impl Drop for Polling<'_> {
+    fn drop(&mut self) {
+        self.watch.polling.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn parks_behind_a_long_poll_and_wakes_when_it_brings_messages() {
+        let watch = Arc::new(Watch::default());
+        let stop = CancellationToken::new();
+        // Alone: no parking.
+        watch.park_unless_alone(&stop).await;
+        let poll = watch.polling();
+        let parked = {
+            let (watch, stop) = (watch.clone(), stop.clone());
+            tokio::spawn(async move { watch.park_unless_alone(&stop).await })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(
+            !parked.is_finished(),
+            "parked while another loop long-polls"
+        );
+        drop(poll);
+        watch.wake_all();
+        tokio::time::timeout(Duration::from_secs(1), parked)
+            .await
+            .expect("woken")
+            .expect("no panic");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_unparks() {
+        let watch = Arc::new(Watch::default());
+        let stop = CancellationToken::new();
+        let _poll = watch.polling();
+        let parked = {
+            let (watch, stop) = (watch.clone(), stop.clone());
+            tokio::spawn(async move { watch.park_unless_alone(&stop).await })
+        };
+        stop.cancel();
+        tokio::time::timeout(Duration::from_secs(1), parked)
+            .await
+            .expect("unparked by the stop")
+            .expect("no panic");
+    }
+}
