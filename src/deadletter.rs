@@ -109,18 +109,6 @@ impl DeadLetter {
         DeadLetter { main, dlq }
     }
 
-    /// Dead-letter `msg`: [`send_copy`](Self::send_copy), then [`remove`](Self::remove).
-    pub async fn dead_letter(
-        &self,
-        msg: &Received,
-        page_id: Option<&str>,
-        reason: Reason,
-        detail: &str,
-    ) -> Result<(), AwsError> {
-        self.send_copy(msg, reason, detail).await?;
-        self.remove(msg, page_id, reason, detail).await
-    }
-
     /// Step 1: send the copy to the DLQ (retried on transient errors). The caller keeps the
     /// message's visibility extended until this returns: a slow send must not let another
     /// worker receive (and dead-letter) the same message meanwhile.
