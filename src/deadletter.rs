@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::queue::{attributes_size, Attribute, Attributes, Outgoing, Queue, Received};
-use crate::reason::Reason;
+use crate::reason::{one_line, Reason, MAX_DETAIL_BYTES};
 use crate::retry::AwsError;
 use crate::telemetry::events::MessageDeadLettered;
 
@@ -23,25 +23,6 @@ pub const ATTR_PREFIX: &str = "janitor.";
 pub const MAX_ATTRIBUTES: usize = 10;
 /// SQS's largest message (body + attributes): 1 MiB.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
-/// `janitor.detail` is at most this many bytes.
-pub const MAX_DETAIL_BYTES: usize = 1024;
-
-/// One line of at most 1 KiB, cut on a character boundary.
-pub fn one_line_detail(detail: &str) -> String {
-    let flat: String = detail
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if flat.len() <= MAX_DETAIL_BYTES {
-        return flat;
-    }
-    let mut end = MAX_DETAIL_BYTES - 3;
-    while !flat.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &flat[..end])
-}
-
 /// RFC 3339 UTC timestamp, second precision (`2026-11-26T03:00:00Z`).
 pub fn rfc3339(t: SystemTime) -> String {
     let secs = t
@@ -78,7 +59,7 @@ pub fn dead_letter_attributes(
     attrs.insert(ATTR_REASON.into(), Attribute::string(reason.as_str()));
     attrs.insert(
         ATTR_DETAIL.into(),
-        Attribute::string(one_line_detail(detail)),
+        Attribute::string(one_line(detail, MAX_DETAIL_BYTES)),
     );
     attrs.insert(
         ATTR_ATTEMPTS.into(),
@@ -198,7 +179,7 @@ pub fn fit_dead_letter(msg: &Received, reason: Reason, detail: &str, now: System
         if room >= 16 {
             attributes.insert(
                 ATTR_DETAIL.into(),
-                Attribute::string(cut_to(&current, room)),
+                Attribute::string(one_line(&current, room)),
             );
         } else {
             attributes.remove(ATTR_DETAIL);
@@ -229,18 +210,6 @@ pub fn fit_dead_letter(msg: &Received, reason: Reason, detail: &str, now: System
         dropped,
         detail_shortened,
     }
-}
-
-/// At most `max` bytes, cut on a character boundary, with `...` when cut.
-fn cut_to(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max.saturating_sub(3);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
 }
 
 fn short_retry() -> backon::ExponentialBuilder {
@@ -355,7 +324,7 @@ mod tests {
     #[test]
     fn detail_is_cut_to_one_kib_on_a_char_boundary() {
         let long = "é".repeat(2000);
-        let d = one_line_detail(&long);
+        let d = one_line(&long, MAX_DETAIL_BYTES);
         assert!(d.len() <= MAX_DETAIL_BYTES);
         assert!(d.ends_with("..."));
     }

@@ -74,12 +74,18 @@ pub const MAX_DETAIL_BYTES: usize = 1024;
 
 /// One line of at most [`MAX_DETAIL_BYTES`], cut on a character boundary and marked `...`.
 fn clamp(detail: &str) -> String {
+    one_line(detail, MAX_DETAIL_BYTES)
+}
+
+/// Control characters turned into spaces, then at most `max` bytes (`max` ≥ 3), cut on a
+/// character boundary and marked `...` when cut. The one truncator for `janitor.detail`.
+pub fn one_line(detail: &str, max: usize) -> String {
     let mut line: String = detail
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if line.len() > MAX_DETAIL_BYTES {
-        let mut cut = MAX_DETAIL_BYTES - 3;
+    if line.len() > max {
+        let mut cut = max.saturating_sub(3);
         while !line.is_char_boundary(cut) {
             cut -= 1;
         }

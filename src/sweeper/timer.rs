@@ -34,17 +34,14 @@ pub fn min_gap(interval: Duration) -> Duration {
 
 /// The timer, as `app::run` starts it. Returns when `stop` is cancelled (a sweep in progress is
 /// interrupted promptly and its lease released) or at once if the interval is unset.
-///
-/// Not an `async fn` on purpose: the `janitor_prefix_*` gauges of every bucket are
-/// zero-initialised when this is called (at start-up, before `/readyz` turns 200), not when the
-/// spawned task first runs.
+/// (The `janitor_prefix_*` gauges are zero-initialised once, at start-up, by
+/// `telemetry::metrics::init_run`.)
 pub fn run(
     store: Arc<dyn ObjectStore>,
     policy: LocationPolicy,
     settings: SweepSettings,
     stop: CancellationToken,
 ) -> impl Future<Output = ()> {
-    crate::telemetry::metrics::zero_init_prefix(policy.buckets());
     run_with(Sweeper::new(store, policy, settings), stop)
 }
 
