@@ -8,9 +8,9 @@ use backon::Retryable;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::aws_error::AwsError;
 use crate::queue::{attributes_size, Attribute, Attributes, Outgoing, Queue, Received};
 use crate::reason::{one_line, Reason, MAX_DETAIL_BYTES};
-use crate::retry::AwsError;
 use crate::telemetry::events::MessageDeadLettered;
 
 pub const ATTR_REASON: &str = "janitor.reason";

@@ -12,8 +12,9 @@
 //! | [`redact`] | URLs and free text as shown in logs, details and `dlq peek`: no query, fragment or userinfo (pure) |
 //! | [`queue`] | the `Queue` seam; [`queue::sqs`] is the only `aws_sdk_sqs` user |
 //! | [`store`] | the `ObjectStore` seam; [`store::s3`] is the only `aws_sdk_s3` user |
-//! | [`aws`] | SDK config and error classification, shared by the two adapters |
-//! | [`retry`] | error classes and backoff policies |
+//! | [`aws`] | SDK config and SDK error → [`aws_error::AwsError`], shared by the two adapters |
+//! | [`aws_error`] | [`aws_error::AwsError`] and its class (transient / permanent); pure |
+//! | [`retry`] | backoff policies |
 //! | [`worker`] | receive loops, delete batcher, acker, heartbeat, per-message verdicts |
 //! | [`deadletter`] | dead-lettering with `janitor.*` attributes |
 //! | [`dlq`] | operator tools: `dlq peek` and `dlq replay` |
@@ -27,6 +28,7 @@
 
 pub mod app;
 pub mod aws;
+pub mod aws_error;
 pub mod cli;
 pub mod config;
 pub mod deadletter;

@@ -45,6 +45,22 @@ fn bucket_names() {
     assert!(!valid_bucket_name("-dash"));
 }
 
+/// One rule for both paths: a name `JANITOR_BUCKETS` refuses is a name no image URL may carry.
+#[test]
+fn a_double_dot_bucket_is_refused_by_config_and_by_urls() {
+    let mut args = run_args();
+    args.common.buckets = Some("b-one,a..b".into());
+    let err = run(&args).expect_err("a..b is not a bucket name");
+    assert_eq!(err.setting, "JANITOR_BUCKETS");
+    assert!(err.to_string().contains("\"a..b\""), "{err}");
+    let err = crate::s3url::parse_url("s3://a..b/keep-images/x.jpg", None).expect_err("a..b");
+    assert!(err.contains("invalid bucket name"), "{err}");
+    // The lease bucket (environment only) follows the same rule.
+    let lease_env = |name: &str| (name == "JANITOR_SWEEP_LEASE_BUCKET").then(|| "a..b".to_string());
+    let err = run_in(&run_args(), &lease_env).expect_err("a..b lease bucket");
+    assert_eq!(err.setting, "JANITOR_SWEEP_LEASE_BUCKET");
+}
+
 fn run_args() -> RunArgs {
     RunArgs {
         common: CommonArgs {

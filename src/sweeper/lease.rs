@@ -24,8 +24,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::clock::Clock;
+use crate::aws_error::AwsError;
 use crate::config::LeaseLocation;
-use crate::retry::AwsError;
 use crate::store::{CondPut, ObjectStore};
 
 /// Lease timings.

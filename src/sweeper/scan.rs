@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::census::{Census, Heap};
 use super::clock::Clock;
+use crate::aws_error::AwsError;
 use crate::config::LeaseLocation;
-use crate::retry::AwsError;
 use crate::s3url::{LocationPolicy, ObjectRef};
 use crate::store::{ObjectStore, MAX_KEYS_PER_DELETE};
 use crate::telemetry::events::{DeleteBatchDone, ObjectAudit, Source};

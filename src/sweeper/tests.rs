@@ -11,9 +11,9 @@ use super::clock::Clock;
 use super::lease::{self, Acquired, LeaseError, LeaseState, LeaseTiming, Skip};
 use super::scan::Scan;
 use super::{timer, SweepError, SweepReport, Sweeper};
+use crate::aws_error::AwsError;
 use crate::config::{LeaseLocation, SweepSettings};
 use crate::fakes::{transient, FakeStore};
-use crate::retry::AwsError;
 use crate::s3url::LocationPolicy;
 use crate::store::{CondPut, KeyOutcome, ListPage, ObjectStore, Versioned};
 

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use super::audit_enabled;
 use super::metrics as m;
+use crate::aws_error::ErrorClass;
 use crate::reason::Reason;
 use crate::redact;
-use crate::retry::ErrorClass;
 
 /// Where a deletion came from (`source` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
