@@ -21,6 +21,7 @@
 //! | [`sweeper`] | stale-object sweeps (one-shot and the in-daemon timer) under an S3 lease |
 //! | [`depth`] | queue-depth gauge poller |
 //! | [`telemetry`] | tracing init, operational events, HTTP endpoints, metrics |
+//! | [`timestamp`] | RFC 3339 UTC timestamps, formatted and parsed (pure) |
 //! | [`shutdown`] | signals |
 //! | [`app`] | `run` wired together, drain on shutdown |
 //! | [`publish`] | `image-janitor publish` |
@@ -46,6 +47,7 @@ pub mod shutdown;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;
+pub mod timestamp;
 pub mod worker;
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 use std::time::SystemTime;
 
 use crate::aws_error::AwsError;
-use crate::deadletter::rfc3339;
 use crate::message::build_body;
 use crate::queue::{Attributes, Outgoing, Queue};
+use crate::timestamp::rfc3339;
 
 /// Build and send the message; returns the SQS message id.
 pub async fn publish(
