@@ -9,7 +9,7 @@ use backon::Retryable;
 use crate::aws_error::AwsError;
 use crate::queue::{attributes_size, Attribute, Attributes, Outgoing, Queue, Received};
 use crate::reason::{one_line, Reason, MAX_DETAIL_BYTES};
-use crate::telemetry::events::MessageDeadLettered;
+use crate::telemetry::events::{DeadLetterNotRemoved, MessageDeadLettered};
 use crate::timestamp::rfc3339;
 
 pub const ATTR_REASON: &str = "janitor.reason";
@@ -125,7 +125,11 @@ impl DeadLetter {
         .emit();
         if let Some(Err(e)) = results.into_iter().next() {
             // Already in the DLQ; it will come back and be dead-lettered again (a duplicate).
-            tracing::warn!(message_id = %msg.message_id, code = %e.code, "dead-lettered but not deleted from the main queue");
+            DeadLetterNotRemoved {
+                message_id: &msg.message_id,
+                error: &e,
+            }
+            .emit();
             return Err(e);
         }
         Ok(())
