@@ -463,3 +463,52 @@ mod property {
         }
     }
 }
+
+/// Every `JANITOR_*` variable config reads is either a flag's `env` or listed in the
+/// environment-only block of `--help` (what scripts/check_settings.py derives the settings from).
+#[test]
+fn every_variable_config_reads_is_shown_by_help() {
+    use clap::CommandFactory;
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    fn envs(cmd: &clap::Command, out: &mut BTreeSet<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(name) = arg.get_env() {
+                out.insert(name.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            envs(sub, out);
+        }
+    }
+    let mut shown = BTreeSet::new();
+    envs(&crate::cli::Cli::command(), &mut shown);
+    let env_only: BTreeSet<String> = crate::cli::ENV_ONLY_HELP
+        .split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+        .filter(|w| w.starts_with("JANITOR_"))
+        .map(str::to_owned)
+        .collect();
+    assert!(env_only.contains("JANITOR_SWEEP_LEASE_TTL"), "{env_only:?}");
+
+    let asked = RefCell::new(BTreeSet::new());
+    let env = |name: &str| {
+        asked.borrow_mut().insert(name.to_owned());
+        None
+    };
+    run_in(&run_args(), &env).expect("defaults validate");
+    let sweep = SweepArgs {
+        common: run_args().common,
+        dry_run: None,
+        max_age: "7d".into(),
+    };
+    sweep_in(&sweep, &env).expect("defaults validate");
+    let asked = asked.into_inner();
+    assert!(asked.contains("JANITOR_SWEEP_LEASE_KEY"), "{asked:?}");
+    for name in asked.iter().filter(|n| n.starts_with("JANITOR_")) {
+        assert!(
+            shown.contains(name) || env_only.contains(name),
+            "config reads {name}, which no flag's env nor ENV_ONLY_HELP names"
+        );
+    }
+}
