@@ -1,0 +1,55 @@
+//! Which codes are transient and which permanent, and what counts as this node's clock skew.
+
+use super::*;
+
+#[test]
+fn throttling_and_5xx_are_transient() {
+    for code in [
+        "SlowDown",
+        "ThrottlingException",
+        "Throttling.Foo",
+        "RequestTimeout",
+    ] {
+        assert_eq!(
+            classify_code(code, Some(400)),
+            ErrorClass::Transient,
+            "{code}"
+        );
+    }
+    assert_eq!(classify_code("Whatever", Some(503)), ErrorClass::Transient);
+    assert_eq!(classify_code("Whatever", Some(429)), ErrorClass::Transient);
+}
+
+#[test]
+fn clock_skew_and_over_limit_are_transient() {
+    for (code, status) in [
+        ("RequestTimeTooSkewed", 403),
+        ("RequestExpired", 400),
+        ("OverLimit", 403),
+        ("AWS.SimpleQueueService.OverLimit", 403),
+    ] {
+        assert_eq!(
+            classify_code(code, Some(status)),
+            ErrorClass::Transient,
+            "{code}"
+        );
+    }
+    assert!(is_clock_skew("RequestTimeTooSkewed", ""));
+    assert!(is_clock_skew(
+        "InvalidSignatureException",
+        "Signature expired: 20261127T100000Z is now earlier than 20261127T101000Z"
+    ));
+    assert!(!is_clock_skew("InvalidSignatureException", "bad key"));
+    assert!(!is_clock_skew("SlowDown", ""));
+}
+
+#[test]
+fn access_and_missing_bucket_are_permanent() {
+    for code in ["AccessDenied", "NoSuchBucket", "InvalidArgument"] {
+        assert_eq!(
+            classify_code(code, Some(403)),
+            ErrorClass::Permanent,
+            "{code}"
+        );
+    }
+}
