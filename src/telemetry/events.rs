@@ -347,77 +347,6 @@ impl QueueDepthObserved {
     }
 }
 
-/// A `dlq replay` run ended.
-pub struct DlqReplayFinished<'a> {
-    pub dlq: &'a str,
-    pub target: &'a str,
-    pub replayed: u64,
-    pub skipped: u64,
-    pub would_replay: u64,
-    pub failed: usize,
-    pub dry_run: bool,
-}
-
-impl DlqReplayFinished<'_> {
-    pub fn emit(&self) {
-        tracing::info!(
-            dlq = %redact::url(self.dlq),
-            target = %redact::url(self.target),
-            replayed = self.replayed,
-            skipped = self.skipped,
-            would_replay = self.would_replay,
-            failed = self.failed,
-            dry_run = self.dry_run,
-            "dlq replay finished"
-        );
-    }
-}
-
-/// A sweep finished with one bucket (its listing complete): what remains under the prefix.
-/// Sets the `janitor_prefix_*` gauges; the only label is the bucket.
-pub struct PrefixObserved<'a> {
-    pub bucket: &'a str,
-    pub objects: u64,
-    pub bytes: u64,
-    /// Age of the oldest remaining object when the listing finished (0 when none).
-    pub oldest_age: Duration,
-    /// Objects older than the max age that the sweep saw and did not delete.
-    pub stale_remaining: u64,
-    /// Objects listed without `LastModified` (skipped; counted in `objects`).
-    pub undated: u64,
-    /// When the listing finished.
-    pub listed_at: SystemTime,
-    pub dry_run: bool,
-}
-
-impl PrefixObserved<'_> {
-    pub fn emit(&self) {
-        let at = self
-            .listed_at
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        tracing::info!(
-            bucket = self.bucket,
-            objects = self.objects,
-            bytes = self.bytes,
-            oldest_age_s = self.oldest_age.as_secs(),
-            stale_remaining = self.stale_remaining,
-            undated = self.undated,
-            dry_run = self.dry_run,
-            "prefix census"
-        );
-        let bucket = self.bucket.to_owned();
-        metrics::gauge!(m::PREFIX_OBJECTS, "bucket" => bucket.clone()).set(self.objects as f64);
-        metrics::gauge!(m::PREFIX_BYTES, "bucket" => bucket.clone()).set(self.bytes as f64);
-        metrics::gauge!(m::PREFIX_OLDEST_AGE, "bucket" => bucket.clone())
-            .set(self.oldest_age.as_secs_f64());
-        metrics::gauge!(m::PREFIX_STALE_REMAINING, "bucket" => bucket.clone())
-            .set(self.stale_remaining as f64);
-        metrics::gauge!(m::PREFIX_SCAN_TIMESTAMP, "bucket" => bucket).set(at);
-    }
-}
-
 // AWS failures outside the worker, logged where they happen (no metric of their own: the
 // failed request is already counted by `janitor_aws_requests_total`, and what it costs shows in
 // the gauges and counters of the work it stopped). Each names the AWS `code`, the `request_id`
@@ -571,5 +500,76 @@ impl PeekRestoreFailed<'_> {
             error = %e.message,
             "could not make a peeked message visible again; it reappears when its visibility timeout ends"
         );
+    }
+}
+
+/// A `dlq replay` run ended.
+pub struct DlqReplayFinished<'a> {
+    pub dlq: &'a str,
+    pub target: &'a str,
+    pub replayed: u64,
+    pub skipped: u64,
+    pub would_replay: u64,
+    pub failed: usize,
+    pub dry_run: bool,
+}
+
+impl DlqReplayFinished<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            dlq = %redact::url(self.dlq),
+            target = %redact::url(self.target),
+            replayed = self.replayed,
+            skipped = self.skipped,
+            would_replay = self.would_replay,
+            failed = self.failed,
+            dry_run = self.dry_run,
+            "dlq replay finished"
+        );
+    }
+}
+
+/// A sweep finished with one bucket (its listing complete): what remains under the prefix.
+/// Sets the `janitor_prefix_*` gauges; the only label is the bucket.
+pub struct PrefixObserved<'a> {
+    pub bucket: &'a str,
+    pub objects: u64,
+    pub bytes: u64,
+    /// Age of the oldest remaining object when the listing finished (0 when none).
+    pub oldest_age: Duration,
+    /// Objects older than the max age that the sweep saw and did not delete.
+    pub stale_remaining: u64,
+    /// Objects listed without `LastModified` (skipped; counted in `objects`).
+    pub undated: u64,
+    /// When the listing finished.
+    pub listed_at: SystemTime,
+    pub dry_run: bool,
+}
+
+impl PrefixObserved<'_> {
+    pub fn emit(&self) {
+        let at = self
+            .listed_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        tracing::info!(
+            bucket = self.bucket,
+            objects = self.objects,
+            bytes = self.bytes,
+            oldest_age_s = self.oldest_age.as_secs(),
+            stale_remaining = self.stale_remaining,
+            undated = self.undated,
+            dry_run = self.dry_run,
+            "prefix census"
+        );
+        let bucket = self.bucket.to_owned();
+        metrics::gauge!(m::PREFIX_OBJECTS, "bucket" => bucket.clone()).set(self.objects as f64);
+        metrics::gauge!(m::PREFIX_BYTES, "bucket" => bucket.clone()).set(self.bytes as f64);
+        metrics::gauge!(m::PREFIX_OLDEST_AGE, "bucket" => bucket.clone())
+            .set(self.oldest_age.as_secs_f64());
+        metrics::gauge!(m::PREFIX_STALE_REMAINING, "bucket" => bucket.clone())
+            .set(self.stale_remaining as f64);
+        metrics::gauge!(m::PREFIX_SCAN_TIMESTAMP, "bucket" => bucket).set(at);
     }
 }
