@@ -20,8 +20,10 @@
 //! | [`sweeper`] | stale-object sweeps (one-shot and the in-daemon timer) under an S3 lease |
 //! | [`depth`] | queue-depth gauge poller |
 //! | [`telemetry`] | tracing init, operational events, HTTP endpoints, metrics |
-//! | [`shutdown`] | signals |
-//! | [`app`] | `run` wired together, drain on shutdown |
+//! | [`shutdown`] | signals; the timeouts that bound the shutdown |
+//! | [`supervisor`] | every long-lived task of `run` in one set: the first to end stops the process |
+//! | [`error`] | [`error::AppError`], what every command ends with (exit 2 or 1) |
+//! | [`app`] | `run` wired together under the supervisor, drain on shutdown |
 //! | [`publish`] | `image-janitor publish` |
 //! | [`preflight`] | `image-janitor preflight`: every permission and setting `run` needs, checked |
 
@@ -32,6 +34,7 @@ pub mod config;
 pub mod deadletter;
 pub mod depth;
 pub mod dlq;
+pub mod error;
 pub mod message;
 pub mod preflight;
 pub mod publish;
@@ -42,6 +45,7 @@ pub mod retry;
 pub mod s3url;
 pub mod shutdown;
 pub mod store;
+pub mod supervisor;
 pub mod sweeper;
 pub mod telemetry;
 pub mod worker;
