@@ -171,8 +171,8 @@ async fn receive_loop(
                 .catch_unwind()
                 .await;
                 if let Err(panic) = result {
-                    tracing::error!(message_id = %message_id, "message task panicked; shutting down");
-                    faults.report(Task::Message, Ended::Panicked(panic_message(panic)));
+                    let what = format!("{} (message {message_id})", panic_message(panic));
+                    faults.report(Task::Message, Ended::Panicked(what));
                 }
             });
         }

@@ -10,7 +10,7 @@ use crate::deadletter::{ATTR_ATTEMPTS, ATTR_REASON};
 use crate::fakes::{permanent, transient, FakeQueue, FakeStore, QueueCall};
 use crate::queue::{Attributes, Receipt};
 use crate::s3url::{LocationPolicy, ObjectRef};
-use crate::supervisor::Supervisor;
+use crate::supervisor::{Supervisor, Task};
 
 const BUCKET: &str = "images-bucket";
 const PREFIX: &str = "keep-images/";
@@ -653,4 +653,60 @@ async fn every_confirmed_deletion_is_audited_even_when_the_message_is_dead_lette
     assert_eq!(deleted["bucket"], BUCKET);
     assert_eq!(deleted["message_id"], "m-1");
     assert_eq!(deleted["source"], "worker");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_message_whose_ack_finds_the_acker_gone_is_handed_back_at_once() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["gone/a.jpg"]);
+    queue.push(&body(&["gone/a.jpg"]), Attributes::new());
+    // A handed-back message is received again at once: let receives take (virtual) time.
+    queue.set_receive_delay(Duration::from_millis(100));
+    // The acker's task never runs: every ack finds it gone.
+    let mut tasks = Supervisor::with_hook(Box::new(|task, real| {
+        if task == Task::Acker {
+            Box::pin(async { Ok(()) })
+        } else {
+            real
+        }
+    }));
+    let settings = WorkerSettings {
+        policy: LocationPolicy::new([BUCKET.to_owned()], PREFIX),
+        endpoint: None,
+        max_attempts: 5,
+        dry_run: false,
+        loops: LoopConfig {
+            concurrency: 1,
+            wait: Duration::from_secs(1),
+            visibility: Duration::from_secs(30),
+            max_inflight: 10,
+        },
+        batcher: BatcherConfig::default(),
+        ack_linger: Duration::from_millis(20),
+    };
+    let worker = Worker::start(
+        Arc::new(queue.clone()),
+        Arc::new(FakeQueue::new("dlq")),
+        Arc::new(store.clone()),
+        settings,
+        &mut tasks,
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    assert_eq!(tasks.first_exit().await.task, Task::Acker);
+    while !queue
+        .calls()
+        .iter()
+        .any(|c| matches!(c, QueueCall::ChangeVisibility { timeout, .. } if timeout.is_zero()))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never handed back");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(store.count(), 0, "the object was deleted");
+    assert_eq!(queue.len(), 1, "the message was not acked");
+    assert!(
+        queue.messages()[0].visible_at <= tokio::time::Instant::now(),
+        "handed back with visibility 0, not left hidden for 30 s"
+    );
+    assert!(worker.drain(Duration::from_secs(60)).await);
 }
