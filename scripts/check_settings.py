@@ -53,6 +53,7 @@ K8S = ROOT / "infra" / "kubernetes"
 BASE = K8S / "base"
 COMPONENT = K8S / "components" / "cronjob-sweep"
 SETTINGS_ENV = BASE / "settings.env"
+SHUTDOWN_RS = ROOT / "src" / "shutdown.rs"
 # Values of the base that a real deployment must replace (overlays/production).
 PLACEHOLDERS = ("123456789012", "sha256:" + "0" * 64)
 RULES = ROOT / "infra" / "prometheus" / "rules.yml"
@@ -104,6 +105,15 @@ RUNBOOK_PREFIX = "https://github.com/example/image-janitor/blob/main/docs/operat
 
 problems: list[str] = []
 
+
+def shutdown_margin() -> int:
+    """SHUTDOWN_MARGIN of src/shutdown.rs, in seconds: what `run` may take beyond
+    JANITOR_SHUTDOWN_TIMEOUT after SIGTERM."""
+    m = re.search(r"pub const SHUTDOWN_MARGIN: Duration = Duration::from_secs\((\d+)\);",
+                  SHUTDOWN_RS.read_text())
+    if not m:
+        sys.exit(f"{SHUTDOWN_RS.relative_to(ROOT)}: SHUTDOWN_MARGIN not found")
+    return int(m.group(1))
 
 def problem(msg: str) -> None:
     problems.append(msg)
@@ -324,8 +334,10 @@ def check_kubernetes() -> None:
     pod = deploy["spec"]["template"]["spec"]
     grace = pod.get("terminationGracePeriodSeconds", 30)
     shutdown = duration_seconds(data.get("JANITOR_SHUTDOWN_TIMEOUT", "20s")) or 20
-    if not grace > shutdown:
-        problem(f"deployment: terminationGracePeriodSeconds {grace} must exceed JANITOR_SHUTDOWN_TIMEOUT {shutdown}s")
+    margin = shutdown_margin()
+    if not grace > shutdown + margin:
+        problem(f"deployment: terminationGracePeriodSeconds {grace} must exceed the shutdown bound, "
+                f"JANITOR_SHUTDOWN_TIMEOUT {shutdown}s + SHUTDOWN_MARGIN {margin}s (src/shutdown.rs)")
     http_port = int(data.get("JANITOR_HTTP_ADDR", "0.0.0.0:9090").rsplit(":", 1)[1])
     main = pod["containers"][0]
     ports = {p["name"]: p["containerPort"] for p in main.get("ports", [])}

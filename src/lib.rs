@@ -22,8 +22,10 @@
 //! | [`depth`] | queue-depth gauge poller |
 //! | [`telemetry`] | tracing init, operational events, HTTP endpoints, metrics |
 //! | [`timestamp`] | RFC 3339 UTC timestamps, formatted and parsed (pure) |
-//! | [`shutdown`] | signals |
-//! | [`app`] | `run` wired together, drain on shutdown |
+//! | [`shutdown`] | signals; the timeouts that bound the shutdown |
+//! | [`supervisor`] | every long-lived task of `run` in one set: the first to end stops the process |
+//! | [`error`] | [`error::AppError`], what every command ends with (exit 2 or 1) |
+//! | [`app`] | `run` wired together under the supervisor, drain on shutdown |
 //! | [`publish`] | `image-janitor publish` |
 //! | [`preflight`] | `image-janitor preflight`: every permission and setting `run` needs, checked |
 
@@ -35,6 +37,7 @@ pub mod config;
 pub mod deadletter;
 pub mod depth;
 pub mod dlq;
+pub mod error;
 pub mod message;
 pub mod preflight;
 pub mod publish;
@@ -45,6 +48,7 @@ pub mod retry;
 pub mod s3url;
 pub mod shutdown;
 pub mod store;
+pub mod supervisor;
 pub mod sweeper;
 pub mod telemetry;
 pub mod timestamp;

@@ -2,17 +2,12 @@
 //! dispatch, and map errors to exit codes (0 ok, 1 runtime failure, 2 usage or configuration).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
-use image_janitor::app::{self, AppError};
 use image_janitor::cli::{Cli, Command, DlqCommand};
-use image_janitor::config;
-use image_janitor::queue::sqs::SqsQueue;
-use image_janitor::store::s3::S3Store;
-use image_janitor::store::ObjectStore;
+use image_janitor::error::AppError;
 use image_janitor::telemetry::{self, LogFormat};
-use image_janitor::{dlq, shutdown, sweeper};
+use image_janitor::{app, config, dlq, preflight, publish, shutdown, sweeper};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,41 +50,11 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
         Command::Sweep(args) => {
             let (common, settings) = config::sweep(&args)?;
             start_telemetry(common.log_format, common.audit);
-            runtime()?.block_on(async {
-                let conf =
-                    image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
-                let store: Arc<dyn ObjectStore> =
-                    Arc::new(S3Store::from_conf(&conf, common.force_path_style));
-                // Takes the lease like the in-daemon timer; SIGTERM/SIGINT interrupt the sweep and
-                // release the lease. A sweep skipped for the lease prints `swept 0 objects (scanned 0)`.
-                let report =
-                    sweeper::sweep_until(store, &common.policy, &settings, shutdown::signal())
-                        .await
-                        .map_err(|e| AppError::Runtime(format!("sweep failed: {e}")))?;
-                // What remains under the prefix, per bucket (docs/sweeper.md), before the
-                // contract's last line.
-                for bucket in &report.buckets {
-                    println!("{}", bucket.summary_line(common.policy.prefix()));
-                }
-                if settings.dry_run {
-                    println!(
-                        "would sweep {} objects (scanned {})",
-                        report.deleted, report.scanned
-                    );
-                } else {
-                    println!(
-                        "swept {} objects (scanned {})",
-                        report.deleted, report.scanned
-                    );
-                }
-                if report.failed > 0 {
-                    return Err(AppError::Runtime(format!(
-                        "{} stale objects could not be deleted (see the log)",
-                        report.failed
-                    )));
-                }
-                Ok(())
-            })
+            runtime()?.block_on(sweeper::command::sweep(
+                &common,
+                &settings,
+                shutdown::signal(),
+            ))
         }
         Command::Dlq(DlqCommand::Peek(args)) => {
             let (common, settings) = config::peek(&args)?;
@@ -104,7 +69,7 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
         Command::Preflight(args) => {
             let settings = config::run(&args.run)?;
             start_telemetry(settings.common.log_format, settings.common.audit);
-            runtime()?.block_on(image_janitor::preflight::command::preflight(
+            runtime()?.block_on(preflight::command::preflight(
                 &settings,
                 args.json,
                 args.send_probe,
@@ -114,21 +79,12 @@ fn dispatch(cli: Cli) -> Result<(), AppError> {
             let format = config::log_format_only(&args.log_format)?;
             let queue_url = config::required_queue_url(args.queue_url.as_deref())?;
             start_telemetry(format, true);
-            runtime()?.block_on(async {
-                let conf =
-                    image_janitor::aws::load_config(std::time::Duration::from_secs(20)).await;
-                let queue = SqsQueue::from_conf(&conf, queue_url);
-                let id = image_janitor::publish::publish(
-                    &queue,
-                    args.page_id.as_deref(),
-                    args.note_id.as_deref(),
-                    &args.urls,
-                )
-                .await
-                .map_err(|e| AppError::Runtime(format!("publish failed: {e}")))?;
-                println!("{id}");
-                Ok(())
-            })
+            runtime()?.block_on(publish::command::publish(
+                queue_url,
+                args.page_id.as_deref(),
+                args.note_id.as_deref(),
+                &args.urls,
+            ))
         }
     }
 }

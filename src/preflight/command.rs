@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{failures, render, run, Settings, Target};
-use crate::app::AppError;
 use crate::config::RunSettings;
+use crate::error::AppError;
 use crate::queue::sqs::SqsQueue;
 use crate::queue::Queue;
 use crate::store::s3::S3Store;

@@ -1,5 +1,6 @@
 //! The `Queue` seam: what the worker and the DLQ tools need from a message queue, in domain types.
 
+pub mod resolve;
 pub mod sqs;
 
 use std::collections::BTreeMap;

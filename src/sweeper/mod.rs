@@ -14,6 +14,7 @@
 
 pub mod census;
 pub mod clock;
+pub mod command;
 pub mod lease;
 pub mod scan;
 pub mod timer;

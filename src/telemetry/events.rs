@@ -573,3 +573,128 @@ impl PrefixObserved<'_> {
         metrics::gauge!(m::PREFIX_SCAN_TIMESTAMP, "bucket" => bucket).set(at);
     }
 }
+
+/// A long-lived task of `run` ended before shutdown (or misbehaved during it): the process
+/// stops, exit 1. Logged once, naming the task.
+pub struct TaskFailed<'a> {
+    /// The task's bounded name (`delete_batcher`, `acker`, `receive_loop`, …).
+    pub task: &'static str,
+    /// The task and how it ended, for people.
+    pub detail: &'a str,
+    /// It did not stop within its shutdown grace and was aborted (a warning, not a failure).
+    pub overran: bool,
+}
+
+impl TaskFailed<'_> {
+    pub fn emit(&self) {
+        let detail = self.detail;
+        if self.overran {
+            tracing::warn!(
+                task = self.task,
+                detail,
+                "a task did not stop within the shutdown bound; aborted"
+            );
+        } else {
+            tracing::error!(
+                task = self.task,
+                detail,
+                "a long-lived task stopped; draining and exiting with status 1"
+            );
+        }
+    }
+}
+
+/// A ReceiveMessage failed transiently; the loop backs off.
+pub struct ReceiveFailed<'a> {
+    pub receive_loop: usize,
+    pub error: &'a AwsError,
+    pub retry_in: Duration,
+}
+
+impl ReceiveFailed<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::warn!(receive_loop = self.receive_loop, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, retry_in_ms = self.retry_in.as_millis() as u64, "receive failed; backing off");
+    }
+}
+
+/// A ReceiveMessage was refused permanently; the loop stops (and with it the process).
+pub struct ReceiveRefused<'a> {
+    pub receive_loop: usize,
+    pub error: &'a AwsError,
+}
+
+impl ReceiveRefused<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::error!(receive_loop = self.receive_loop, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "receive refused permanently; stopping");
+    }
+}
+
+/// One entry of a DeleteMessageBatch failed; that message will be redelivered.
+pub struct AckEntryFailed<'a> {
+    pub error: &'a AwsError,
+}
+
+impl AckEntryFailed<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "message delete failed; it will be redelivered");
+    }
+}
+
+/// A whole DeleteMessageBatch failed (after its retries); its messages will be redelivered.
+pub struct AckBatchFailed<'a> {
+    pub error: &'a AwsError,
+}
+
+impl AckBatchFailed<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "DeleteMessageBatch failed; messages will be redelivered");
+    }
+}
+
+/// A heartbeat's ChangeMessageVisibility failed: transient (it retries next period) or refused
+/// (the heartbeat stops).
+pub struct VisibilityExtensionFailed<'a> {
+    pub error: &'a AwsError,
+}
+
+impl VisibilityExtensionFailed<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        if e.is_transient() {
+            tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "visibility extension failed; will retry");
+        } else {
+            tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "visibility extension refused; heartbeat stops");
+        }
+    }
+}
+
+/// Sending a message to the DLQ, or deleting it from the main queue after, failed.
+pub struct DeadLetterFailed<'a> {
+    pub message_id: &'a str,
+    pub reason: Reason,
+    pub error: &'a AwsError,
+}
+
+impl DeadLetterFailed<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::error!(message_id = self.message_id, reason = %self.reason, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "dead-lettering failed; the message will be redelivered");
+    }
+}
+
+/// Releasing a message (ChangeMessageVisibility for a retry or a hand-back) failed.
+pub struct ReleaseFailed<'a> {
+    pub message_id: &'a str,
+    pub error: &'a AwsError,
+}
+
+impl ReleaseFailed<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::warn!(message_id = self.message_id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "could not release message; it reappears when its visibility expires");
+    }
+}

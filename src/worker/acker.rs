@@ -7,6 +7,7 @@
 //! sends as soon as a round brings nothing new, with up to four DeleteMessageBatch calls in
 //! flight. `linger` only bounds the gathering.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -18,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::aws_error::{AwsError, ErrorClass};
 use crate::queue::{Queue, Receipt};
-use crate::telemetry::events::MessagesAcked;
+use crate::telemetry::events::{AckBatchFailed, AckEntryFailed, MessagesAcked};
 
 const MAX_BATCH: usize = 10;
 
@@ -43,8 +44,17 @@ pub struct Acker {
 impl Acker {
     /// Start the acker task; it ends (after flushing) when every `Acker` is dropped.
     pub fn spawn(queue: Arc<dyn Queue>, linger: Duration) -> (Acker, tokio::task::JoinHandle<()>) {
+        let (acker, task) = Acker::new(queue, linger);
+        (acker, tokio::spawn(task))
+    }
+
+    /// The handle and the acker's task, for the caller to spawn (under the supervisor).
+    pub fn new(
+        queue: Arc<dyn Queue>,
+        linger: Duration,
+    ) -> (Acker, impl Future<Output = ()> + Send + 'static) {
         let (tx, rx) = mpsc::channel(1024);
-        (Acker { tx }, tokio::spawn(run(queue, linger, rx)))
+        (Acker { tx }, run(queue, linger, rx))
     }
 
     /// Delete one message from the queue (batched with others).
@@ -62,11 +72,18 @@ impl Acker {
     }
 }
 
+/// The error of an ack that never reached SQS because the acker task is gone.
+pub fn is_stopped(e: &AwsError) -> bool {
+    e.code == STOPPED
+}
+
+const STOPPED: &str = "AckerStopped";
+
 fn stopped() -> AwsError {
     AwsError {
         service: "sqs",
         operation: "DeleteMessageBatch",
-        code: "AckerStopped".into(),
+        code: STOPPED.into(),
         message: "the acker has stopped".into(),
         class: ErrorClass::Transient,
         request_id: None,
@@ -134,13 +151,13 @@ async fn flush(queue: &dyn Queue, batch: Vec<AckRequest>) {
                 if res.is_ok() {
                     acked.push(req.sent_at);
                 } else if let Err(e) = &res {
-                    tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "message delete failed; it will be redelivered");
+                    AckEntryFailed { error: e }.emit();
                 }
                 let _ = req.reply.send(res);
             }
         }
         Err(err) => {
-            tracing::warn!(code = %err.code, request_id = err.request_id.as_deref(), error = %err.message, "DeleteMessageBatch failed; messages will be redelivered");
+            AckBatchFailed { error: &err }.emit();
             for req in batch {
                 let _ = req.reply.send(Err(err.clone()));
             }

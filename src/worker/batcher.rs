@@ -4,6 +4,7 @@
 //! Per-key results are fanned back to every message that asked for the key.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +70,15 @@ impl DeleteBatcher {
         store: Arc<dyn ObjectStore>,
         config: BatcherConfig,
     ) -> (DeleteBatcher, tokio::task::JoinHandle<()>) {
+        let (batcher, task) = DeleteBatcher::new(store, config);
+        (batcher, tokio::spawn(task))
+    }
+
+    /// The handle and the batcher's task, for the caller to spawn (under the supervisor).
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        config: BatcherConfig,
+    ) -> (DeleteBatcher, impl Future<Output = ()> + Send + 'static) {
         let (tx, rx) = mpsc::channel(1024);
         let config = BatcherConfig {
             max_keys: config.max_keys.clamp(1, MAX_KEYS_PER_DELETE),
@@ -76,8 +86,8 @@ impl DeleteBatcher {
             ..config
         };
         let intake = Arc::new(Intake::default());
-        let handle = tokio::spawn(run(store, config, intake.clone(), rx));
-        (DeleteBatcher { tx, intake }, handle)
+        let task = run(store, config, intake.clone(), rx);
+        (DeleteBatcher { tx, intake }, task)
     }
 
     /// What the receive loops report to, so that batches close when nothing more can join.

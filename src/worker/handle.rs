@@ -19,7 +19,9 @@ use crate::queue::{Queue, Received};
 use crate::reason::{Reason, Rejection};
 use crate::retry::{delete_backoff, release_delay};
 use crate::s3url::{LocationPolicy, ObjectRef, S3Endpoint};
-use crate::telemetry::events::{ClockSkew, Inflight, MessageRetried, ObjectAudit, Source};
+use crate::telemetry::events::{
+    ClockSkew, DeadLetterFailed, Inflight, MessageRetried, ObjectAudit, ReleaseFailed, Source,
+};
 
 /// Everything a message task needs; shared by all of them.
 pub struct Ctx {
@@ -158,7 +160,12 @@ async fn settle(ctx: &Ctx, msg: &Received, outcome: Outcome, heartbeat: Heartbea
         Outcome::Deleted => {
             heartbeat.stop().await;
             // A failed ack is logged by the acker; the message comes back and is a cheap no-op.
-            let _ = ctx.acker.ack(msg.receipt.clone(), msg.sent_at).await;
+            // With the acker gone (the process is stopping), hand it back at once.
+            if let Err(e) = ctx.acker.ack(msg.receipt.clone(), msg.sent_at).await {
+                if super::acker::is_stopped(&e) {
+                    release(ctx, msg, Duration::ZERO).await;
+                }
+            }
         }
         Outcome::Rejected(rejection, page_id) => {
             if ctx.dry_run {
@@ -222,13 +229,22 @@ async fn dead_letter(
         Err(e) => Err(e),
     };
     if let Err(e) = result {
-        tracing::error!(message_id = %msg.message_id, reason = %reason, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "dead-lettering failed; the message will be redelivered");
+        DeadLetterFailed {
+            message_id: &msg.message_id,
+            reason,
+            error: &e,
+        }
+        .emit();
     }
 }
 
 async fn release(ctx: &Ctx, msg: &Received, delay: Duration) {
     if let Err(e) = ctx.queue.change_visibility(&msg.receipt, delay).await {
-        tracing::warn!(message_id = %msg.message_id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "could not release message; it reappears when its visibility expires");
+        ReleaseFailed {
+            message_id: &msg.message_id,
+            error: &e,
+        }
+        .emit();
     }
 }
 

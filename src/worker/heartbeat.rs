@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::queue::{Queue, Receipt};
+use crate::telemetry::events::VisibilityExtensionFailed;
 
 pub struct Heartbeat {
     cancel: CancellationToken,
@@ -30,12 +31,11 @@ impl Heartbeat {
                 // Not cancellable once started: stop() waits for it to finish.
                 match queue.change_visibility(&receipt, visibility).await {
                     Ok(()) => tracing::debug!("visibility extended"),
-                    Err(e) if e.is_transient() => {
-                        tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "visibility extension failed; will retry");
-                    }
                     Err(e) => {
-                        tracing::warn!(code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "visibility extension refused; heartbeat stops");
-                        return;
+                        VisibilityExtensionFailed { error: &e }.emit();
+                        if !e.is_transient() {
+                            return;
+                        }
                     }
                 }
             }

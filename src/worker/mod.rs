@@ -8,6 +8,7 @@ pub mod heartbeat;
 pub mod intake;
 #[cfg(test)]
 mod pacing_tests;
+mod start;
 #[cfg(test)]
 mod tests;
 pub mod watch;
@@ -23,11 +24,13 @@ use tokio_util::task::TaskTracker;
 
 pub use handle::Ctx;
 use intake::{HandOver, Intake};
+pub use start::{Worker, WorkerSettings};
 use watch::Watch;
 
 use crate::queue::Receipt;
 use crate::retry::loop_backoff;
-use crate::telemetry::events::MessagesReceived;
+use crate::supervisor::{panic_message, Ended, Faults, Task};
+use crate::telemetry::events::{MessagesReceived, ReceiveFailed, ReceiveRefused};
 
 /// Messages per ReceiveMessage (the SQS maximum).
 pub const RECEIVE_BATCH: usize = 10;
@@ -47,42 +50,17 @@ pub struct LoopConfig {
     pub max_inflight: usize,
 }
 
-/// Run the receive loops until `ctx.stop` is cancelled; message tasks go to `tracker`.
-/// A panicking message task or a permanent receive error cancels `fatal`.
-pub async fn run_loops(
-    ctx: Arc<Ctx>,
-    config: LoopConfig,
-    tracker: TaskTracker,
-    fatal: CancellationToken,
-) {
-    let permits = Arc::new(Semaphore::new(config.max_inflight.max(RECEIVE_BATCH)));
-    let watch = Arc::new(Watch::default());
-    let mut loops = Vec::new();
-    for id in 0..config.concurrency {
-        loops.push(tokio::spawn(receive_loop(
-            id,
-            ctx.clone(),
-            config,
-            tracker.clone(),
-            (permits.clone(), watch.clone()),
-            fatal.clone(),
-        )));
-    }
-    for l in loops {
-        if l.await.is_err() {
-            fatal.cancel();
-        }
-    }
-}
-
+/// One receive loop, until `ctx.stop` is cancelled; message tasks go to `tracker`. A permanent
+/// receive error ends it with `Err` (the supervisor stops the process); a panicking message task
+/// is reported to `faults`.
 async fn receive_loop(
     id: usize,
     ctx: Arc<Ctx>,
     config: LoopConfig,
     tracker: TaskTracker,
     (permits, watch): (Arc<Semaphore>, Arc<Watch>),
-    fatal: CancellationToken,
-) {
+    faults: Faults,
+) -> Result<(), String> {
     let mut backoff = loop_backoff().build();
     let mut probe = Probe::new(ctx.batcher.intake().clone());
     let mut drained = false;
@@ -119,7 +97,12 @@ async fn receive_loop(
             Err(e) if e.is_transient() => {
                 probe.give_up();
                 let delay = backoff.next().unwrap_or(Duration::from_secs(20));
-                tracing::warn!(receive_loop = id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, retry_in_ms = delay.as_millis() as u64, "receive failed; backing off");
+                ReceiveFailed {
+                    receive_loop: id,
+                    error: &e,
+                    retry_in: delay,
+                }
+                .emit();
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = ctx.stop.cancelled() => break,
@@ -128,9 +111,15 @@ async fn receive_loop(
             }
             Err(e) => {
                 probe.give_up();
-                tracing::error!(receive_loop = id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "receive refused permanently; stopping");
-                fatal.cancel();
-                break;
+                ReceiveRefused {
+                    receive_loop: id,
+                    error: &e,
+                }
+                .emit();
+                return Err(format!(
+                    "receive refused permanently: {}: {}",
+                    e.code, e.message
+                ));
             }
         };
         let now = std::time::SystemTime::now();
@@ -170,7 +159,7 @@ async fn receive_loop(
         for (msg, handover) in messages.into_iter().zip(handovers) {
             let Some(one) = permit.split(1) else { break };
             let ctx = ctx.clone();
-            let fatal = fatal.clone();
+            let faults = faults.clone();
             let message_id = msg.message_id.clone();
             tracker.spawn(async move {
                 let _permit = one;
@@ -181,13 +170,14 @@ async fn receive_loop(
                 ))
                 .catch_unwind()
                 .await;
-                if result.is_err() {
-                    tracing::error!(message_id = %message_id, "message task panicked; shutting down");
-                    fatal.cancel();
+                if let Err(panic) = result {
+                    let what = format!("{} (message {message_id})", panic_message(panic));
+                    faults.report(Task::Message, Ended::Panicked(what));
                 }
             });
         }
     }
+    Ok(())
 }
 
 /// Permits for one receive's worth of messages; while the in-hand cap keeps this loop waiting,

@@ -6,17 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-use super::acker::Acker;
-use super::batcher::{BatcherConfig, DeleteBatcher};
+use super::batcher::BatcherConfig;
 use super::intake::{Intake, Snapshot};
-use super::{run_loops, Ctx, LoopConfig};
-use crate::deadletter::DeadLetter;
+use super::{LoopConfig, Worker, WorkerSettings};
 use crate::fakes::{FakeQueue, FakeStore, QueueCall};
 use crate::queue::Attributes;
 use crate::s3url::LocationPolicy;
+use crate::supervisor::Supervisor;
 
 const BUCKET: &str = "images-bucket";
 const PREFIX: &str = "keep-images/";
@@ -26,9 +22,8 @@ struct Rig {
     queue: FakeQueue,
     store: FakeStore,
     intake: Arc<Intake>,
-    stop: CancellationToken,
-    loops: tokio::task::JoinHandle<()>,
-    tracker: TaskTracker,
+    worker: Worker,
+    _tasks: Supervisor,
 }
 
 /// `count` messages of `k` images each, queued and their objects stored, before the loops start.
@@ -53,48 +48,39 @@ fn start(queue: FakeQueue, store: FakeStore, concurrency: usize, max_inflight: u
     // Receives take a round trip, so message tasks run (and hand their keys over) while the
     // next receive is out, as against SQS.
     queue.set_receive_delay(Duration::from_millis(10));
-    let stop = CancellationToken::new();
-    let config = BatcherConfig {
-        linger: HOUR,
-        ..BatcherConfig::default()
-    };
-    let (batcher, _) = DeleteBatcher::spawn(Arc::new(store.clone()), config);
-    let intake = batcher.intake().clone();
-    let (acker, _) = Acker::spawn(Arc::new(queue.clone()), HOUR);
     let visibility = Duration::from_secs(30);
-    let ctx = Arc::new(Ctx {
-        queue: Arc::new(queue.clone()),
-        dead_letter: DeadLetter::new(Arc::new(queue.clone()), Arc::new(FakeQueue::new("dlq"))),
-        batcher,
-        acker,
+    let settings = WorkerSettings {
         policy: LocationPolicy::new([BUCKET.to_owned()], PREFIX),
         endpoint: None,
-        visibility,
         max_attempts: 5,
         dry_run: false,
-        stop: stop.clone(),
-        abandon: CancellationToken::new(),
-    });
-    let tracker = TaskTracker::new();
-    let config = LoopConfig {
-        concurrency,
-        wait: Duration::from_secs(20),
-        visibility,
-        max_inflight,
+        loops: LoopConfig {
+            concurrency,
+            wait: Duration::from_secs(20),
+            visibility,
+            max_inflight,
+        },
+        batcher: BatcherConfig {
+            linger: HOUR,
+            ..BatcherConfig::default()
+        },
+        ack_linger: HOUR,
     };
-    let loops = tokio::spawn(run_loops(
-        ctx,
-        config,
-        tracker.clone(),
-        CancellationToken::new(),
-    ));
+    let mut tasks = Supervisor::new();
+    let worker = Worker::start(
+        Arc::new(queue.clone()),
+        Arc::new(FakeQueue::new("dlq")),
+        Arc::new(store.clone()),
+        settings,
+        &mut tasks,
+    );
+    let intake = worker.intake().clone();
     Rig {
         queue,
         store,
         intake,
-        stop,
-        loops,
-        tracker,
+        worker,
+        _tasks: tasks,
     }
 }
 
@@ -114,10 +100,7 @@ impl Rig {
     }
 
     async fn shutdown(self) -> (FakeQueue, FakeStore, Snapshot) {
-        self.stop.cancel();
-        let _ = self.loops.await;
-        self.tracker.close();
-        self.tracker.wait().await;
+        self.worker.drain(24 * HOUR).await;
         (self.queue, self.store, self.intake.snapshot())
     }
 }
@@ -234,7 +217,7 @@ async fn a_receive_that_returns_after_shutdown_started_is_handed_back_untouched(
         rig.queue.calls().is_empty(),
         "the first receive is still out"
     );
-    rig.stop.cancel();
+    rig.worker.stop();
     // Messages arrive while that long poll is still out: it returns them after the stop.
     fill(&rig.queue, &rig.store, 4, 2);
     let (queue, store, intake) = rig.shutdown().await;

@@ -4,16 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-use super::acker::Acker;
 use super::batcher::{BatcherConfig, DeleteBatcher};
-use super::{run_loops, Ctx, LoopConfig};
-use crate::deadletter::{DeadLetter, ATTR_ATTEMPTS, ATTR_REASON};
+use super::{LoopConfig, Worker, WorkerSettings};
+use crate::deadletter::{ATTR_ATTEMPTS, ATTR_REASON};
 use crate::fakes::{permanent, transient, FakeQueue, FakeStore, QueueCall};
 use crate::queue::{Attributes, Receipt};
 use crate::s3url::{LocationPolicy, ObjectRef};
+use crate::supervisor::{Supervisor, Task};
 
 const BUCKET: &str = "images-bucket";
 const PREFIX: &str = "keep-images/";
@@ -22,9 +19,8 @@ struct Rig {
     queue: FakeQueue,
     dlq: FakeQueue,
     store: FakeStore,
-    stop: CancellationToken,
-    loops: tokio::task::JoinHandle<()>,
-    tracker: TaskTracker,
+    worker: Worker,
+    tasks: Supervisor,
 }
 
 fn body(keys: &[&str]) -> String {
@@ -84,42 +80,34 @@ fn start_full(
     max_attempts: u32,
     wait: Duration,
 ) -> Rig {
-    let stop = CancellationToken::new();
-    let (batcher, _) = DeleteBatcher::spawn(Arc::new(store.clone()), BatcherConfig::default());
-    let (acker, _) = Acker::spawn(Arc::new(queue.clone()), Duration::from_millis(20));
-    let ctx = Arc::new(Ctx {
-        queue: Arc::new(queue.clone()),
-        dead_letter: DeadLetter::new(Arc::new(queue.clone()), Arc::new(dlq.clone())),
-        batcher,
-        acker,
+    let settings = WorkerSettings {
         policy: LocationPolicy::new([BUCKET.to_owned()], PREFIX),
         endpoint: None,
-        visibility,
         max_attempts,
         dry_run: false,
-        stop: stop.clone(),
-        abandon: CancellationToken::new(),
-    });
-    let tracker = TaskTracker::new();
-    let config = LoopConfig {
-        concurrency: 2,
-        wait,
-        visibility,
-        max_inflight: 40,
+        loops: LoopConfig {
+            concurrency: 2,
+            wait,
+            visibility,
+            max_inflight: 40,
+        },
+        batcher: BatcherConfig::default(),
+        ack_linger: Duration::from_millis(20),
     };
-    let loops = tokio::spawn(run_loops(
-        ctx,
-        config,
-        tracker.clone(),
-        CancellationToken::new(),
-    ));
+    let mut tasks = Supervisor::new();
+    let worker = Worker::start(
+        Arc::new(queue.clone()),
+        Arc::new(dlq.clone()),
+        Arc::new(store.clone()),
+        settings,
+        &mut tasks,
+    );
     Rig {
         queue,
         dlq,
         store,
-        stop,
-        loops,
-        tracker,
+        worker,
+        tasks,
     }
 }
 
@@ -136,11 +124,12 @@ impl Rig {
         }
     }
 
+    /// Drain the worker (everything in hand finishes well within the hour) and check that
+    /// no task failed on the way.
     async fn shutdown(self) -> (FakeQueue, FakeQueue, FakeStore) {
-        self.stop.cancel();
-        let _ = self.loops.await;
-        self.tracker.close();
-        self.tracker.wait().await;
+        assert!(self.worker.drain(Duration::from_secs(3600)).await);
+        let failed = self.tasks.finish(Duration::from_secs(60)).await;
+        assert!(failed.is_empty(), "tasks failed: {failed:?}");
         (self.queue, self.dlq, self.store)
     }
 }
@@ -664,4 +653,60 @@ async fn every_confirmed_deletion_is_audited_even_when_the_message_is_dead_lette
     assert_eq!(deleted["bucket"], BUCKET);
     assert_eq!(deleted["message_id"], "m-1");
     assert_eq!(deleted["source"], "worker");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_message_whose_ack_finds_the_acker_gone_is_handed_back_at_once() {
+    let queue = FakeQueue::new("main");
+    let store = FakeStore::new(&[BUCKET]);
+    put_all(&store, &["gone/a.jpg"]);
+    queue.push(&body(&["gone/a.jpg"]), Attributes::new());
+    // A handed-back message is received again at once: let receives take (virtual) time.
+    queue.set_receive_delay(Duration::from_millis(100));
+    // The acker's task never runs: every ack finds it gone.
+    let mut tasks = Supervisor::with_hook(Box::new(|task, real| {
+        if task == Task::Acker {
+            Box::pin(async { Ok(()) })
+        } else {
+            real
+        }
+    }));
+    let settings = WorkerSettings {
+        policy: LocationPolicy::new([BUCKET.to_owned()], PREFIX),
+        endpoint: None,
+        max_attempts: 5,
+        dry_run: false,
+        loops: LoopConfig {
+            concurrency: 1,
+            wait: Duration::from_secs(1),
+            visibility: Duration::from_secs(30),
+            max_inflight: 10,
+        },
+        batcher: BatcherConfig::default(),
+        ack_linger: Duration::from_millis(20),
+    };
+    let worker = Worker::start(
+        Arc::new(queue.clone()),
+        Arc::new(FakeQueue::new("dlq")),
+        Arc::new(store.clone()),
+        settings,
+        &mut tasks,
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    assert_eq!(tasks.first_exit().await.task, Task::Acker);
+    while !queue
+        .calls()
+        .iter()
+        .any(|c| matches!(c, QueueCall::ChangeVisibility { timeout, .. } if timeout.is_zero()))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never handed back");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(store.count(), 0, "the object was deleted");
+    assert_eq!(queue.len(), 1, "the message was not acked");
+    assert!(
+        queue.messages()[0].visible_at <= tokio::time::Instant::now(),
+        "handed back with visibility 0, not left hidden for 30 s"
+    );
+    assert!(worker.drain(Duration::from_secs(60)).await);
 }

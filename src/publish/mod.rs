@@ -1,5 +1,7 @@
 //! `image-janitor publish`: send one page.created message, as the Notion Writer would.
 
+pub mod command;
+
 use std::time::SystemTime;
 
 use crate::aws_error::AwsError;
