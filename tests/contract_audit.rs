@@ -34,7 +34,10 @@ async fn scenario(env: &Env) -> Scenario {
     let forbidden_url = format!("s3://{}-other/{}audit/far.jpg", env.bucket, env.prefix);
     let a = env.send_raw(&page_created("page-ok", &urls)).await;
     let b = env
-        .send_raw(&page_created("page-far", &[forbidden_url.clone()]))
+        .send_raw(&page_created(
+            "page-far",
+            std::slice::from_ref(&forbidden_url),
+        ))
         .await;
     let c = env
         .send_raw(&page_created(
