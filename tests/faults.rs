@@ -222,6 +222,11 @@ async fn s3_outage_with_sqs_errors_retries_until_everything_is_deleted() {
     let ack_failed = ["DeleteMessageBatch failed", "message delete failed"];
     let deadline = Instant::now() + Duration::from_secs(150);
     loop {
+        assert!(
+            daemon.child.try_wait().expect("try_wait").is_none(),
+            "the process exited; log:\n{}",
+            daemon.logs()
+        );
         let logs = daemon.logs();
         if visibility.is_some() && logs.contains(heartbeat_failed) && logs.contains(release_failed)
         {
