@@ -276,3 +276,7 @@ pub struct PreflightArgs {
     #[arg(long)]
     pub send_probe: bool,
 }
+
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;

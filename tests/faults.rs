@@ -185,8 +185,10 @@ async fn proxy_faults_look_like_aws_to_the_sdk() {
     assert_eq!(counts["sqs:ReceiveMessage"], 3, "{counts:?}");
 }
 
-/// Scenario 1: 30 s of S3 503 SlowDown and connection resets, 10 % SQS 500s throughout,
-/// default JANITOR_MAX_ATTEMPTS: everything is deleted, nothing dead-lettered, no restart.
+/// Scenario 1: 30 s of S3 503 SlowDown and connection resets, 10 % SQS 500s throughout, and
+/// SQS 500s on every visibility change and every acknowledgement until the daemon has seen (and
+/// logged) a failed heartbeat, a failed release and a failed acknowledgement: everything is
+/// deleted, nothing dead-lettered, no restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_outage_with_sqs_errors_retries_until_everything_is_deleted() {
     let env = Env::fresh("outage").await;
@@ -200,13 +202,55 @@ async fn s3_outage_with_sqs_errors_retries_until_everything_is_deleted() {
     proxy.add(Rule::sqs(Fault::SqsInternalError).probability(0.1));
     proxy.add(Rule::s3(Fault::Reset).probability(0.3).for_duration(outage));
     proxy.add(Rule::s3(Fault::S3SlowDown).for_duration(outage));
+    // Heartbeats and releases are both ChangeMessageVisibilityBatch; acks DeleteMessageBatch.
+    // Each rule stays until the daemon reports the failure it causes (SDK retries included).
+    let mut visibility = Some(
+        proxy.add(Rule::sqs(Fault::SqsInternalError).operation("ChangeMessageVisibilityBatch")),
+    );
+    let mut acks =
+        Some(proxy.add(Rule::sqs(Fault::SqsInternalError).operation("DeleteMessageBatch")));
     let started = Instant::now();
-    let mut daemon = Daemon::start(janitor_via(&env, &proxy));
+    let mut cmd = janitor_via(&env, &proxy);
+    // A short visibility so heartbeats run during the outage and a message whose ack failed
+    // comes back soon; attempts raised so the extra receives this causes never exhaust them.
+    cmd.env("JANITOR_VISIBILITY_TIMEOUT", "10s")
+        .env("JANITOR_MAX_ATTEMPTS", "9");
+    let mut daemon = Daemon::start(cmd);
 
-    eventually(Duration::from_secs(120), "every message acked", || async {
-        daemon.metric("janitor_messages_acked_total") >= msgs.len() as f64
-    })
-    .await;
+    let heartbeat_failed = "visibility extension failed";
+    let release_failed = "could not release message";
+    let ack_failed = ["DeleteMessageBatch failed", "message delete failed"];
+    let deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        assert!(
+            daemon.child.try_wait().expect("try_wait").is_none(),
+            "the process exited; log:\n{}",
+            daemon.logs()
+        );
+        let logs = daemon.logs();
+        if visibility.is_some() && logs.contains(heartbeat_failed) && logs.contains(release_failed)
+        {
+            proxy.remove(visibility.take().expect("rule"));
+        }
+        if acks.is_some() && ack_failed.iter().any(|l| logs.contains(l)) {
+            proxy.remove(acks.take().expect("rule"));
+        }
+        if visibility.is_none()
+            && acks.is_none()
+            && daemon.metric("janitor_messages_acked_total") >= msgs.len() as f64
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not settled: heartbeat/release failure seen {}, ack failure seen {}, acked {}; injected {:?}",
+            visibility.is_none(),
+            acks.is_none(),
+            daemon.metric("janitor_messages_acked_total"),
+            proxy.injected()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     progress(&format!(
         "outage: all acked after {:?}; injected {:?}",
         started.elapsed(),
@@ -233,10 +277,12 @@ async fn s3_outage_with_sqs_errors_retries_until_everything_is_deleted() {
     assert!(transient > 0.0, "transient delete errors counted: {m:?}");
     let injected = proxy.injected();
     assert!(injected.get("s3:DeleteObjects").copied().unwrap_or(0) > 0);
-    assert!(
-        injected.keys().any(|k| k.starts_with("sqs:")),
-        "{injected:?}"
-    );
+    for op in ["sqs:ChangeMessageVisibilityBatch", "sqs:DeleteMessageBatch"] {
+        assert!(
+            injected.get(op).is_some_and(|&n| n > 0),
+            "{op}: {injected:?}"
+        );
+    }
     assert_still_running(&mut daemon);
 }
 

@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::faultproxy::{Fault, FaultProxy, Rule};
 use common::{eventually, page_created, Daemon, Env};
 
 /// `n` messages of `k` images each, objects uploaded; returns every key.
@@ -60,9 +61,11 @@ async fn another_process_finishes(
 async fn sigterm_during_load_exits_0_and_hands_back_unfinished_messages() {
     let env = Env::fresh("sigterm").await;
     let keys = load(&env, 60, 3).await;
+    let proxy = FaultProxy::start(env.endpoint());
     let mut cmd = env.janitor();
     // Nothing in hand may finish after SIGTERM: every message still held goes back at once.
-    cmd.env("JANITOR_SHUTDOWN_TIMEOUT", "0s")
+    cmd.env("AWS_ENDPOINT_URL", proxy.url())
+        .env("JANITOR_SHUTDOWN_TIMEOUT", "0s")
         .env("JANITOR_VISIBILITY_TIMEOUT", "120s")
         .env("JANITOR_CONCURRENCY", "1");
     let mut daemon = Daemon::start(cmd);
@@ -70,6 +73,14 @@ async fn sigterm_during_load_exits_0_and_hands_back_unfinished_messages() {
         daemon.metric("janitor_messages_acked_total") >= 3.0
     })
     .await;
+    // Then hold the next DeleteObjects in the proxy: SIGTERM finds a message in hand.
+    let held = proxy.count("s3:DeleteObjects");
+    proxy.add(Rule::s3(Fault::Latency(Duration::from_secs(30))).operation("DeleteObjects"));
+    eventually(Duration::from_secs(30), "a delete held", || async {
+        proxy.count("s3:DeleteObjects") > held
+    })
+    .await;
+    let acked_before = daemon.metric("janitor_messages_acked_total") as u64;
     daemon.signal("TERM");
     let status = daemon
         .wait_exit(Duration::from_secs(20))
@@ -80,7 +91,23 @@ async fn sigterm_during_load_exits_0_and_hands_back_unfinished_messages() {
         inflight, 0,
         "unfinished messages must be visible again at once (visible={visible})"
     );
-    assert!(visible < 60, "some work was done before SIGTERM");
+    // No acknowledged message comes back...
+    assert!(
+        visible <= 60 - acked_before,
+        "{visible} visible after {acked_before} were acked"
+    );
+    // ...and every message with an object left is back on the queue (none lost in hand).
+    let present = env.keys(&env.bucket).await;
+    let unfinished = (0..60)
+        .filter(|i| {
+            let dir = format!("{}load/{i}/", env.prefix);
+            present.iter().any(|k| k.starts_with(&dir))
+        })
+        .count() as u64;
+    assert!(
+        visible >= unfinished,
+        "{unfinished} messages have objects left but only {visible} are visible"
+    );
     // A second process finishes the rest.
     another_process_finishes(&env, &keys, "60s", Duration::from_secs(60)).await;
 }

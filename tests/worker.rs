@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::faultproxy::{Fault, FaultProxy, Rule};
 use common::{eventually, page_created, Daemon, Env};
 
 fn url_forms(env: &Env, endpoint: &str) -> Vec<(String, String)> {
@@ -61,9 +62,18 @@ async fn deletes_every_url_form_and_acks() {
     let m = daemon.metrics();
     assert_eq!(m["janitor_messages_received_total"], 2.0);
     assert_eq!(m["janitor_messages_acked_total"], 2.0);
+    // One count per key confirmed by a DeleteObjects that reached S3: 9 when the two messages
+    // shared a batch (the shared key deduplicated), 10 when they did not. Either way the
+    // metric must equal what S3 was asked, and S3 was asked about exactly the 9 keys.
+    let batches = env.strict.delete_batches();
+    let asked: Vec<&String> = batches.iter().flatten().collect();
+    let distinct: std::collections::HashSet<&String> = asked.iter().copied().collect();
+    let named: std::collections::HashSet<&String> = forms.iter().map(|(_, k)| k).collect();
+    assert_eq!(distinct, named, "the keys sent to S3");
     assert_eq!(
         m["janitor_objects_deleted_total{source=\"worker\"}"],
-        forms.len() as f64
+        asked.len() as f64,
+        "objects deleted vs keys in DeleteObjects requests: {batches:?}"
     );
     assert_eq!(m["janitor_message_latency_seconds_count"], 2.0);
     assert!(m["janitor_aws_requests_total{service=\"s3\",operation=\"DeleteObjects\"}"] >= 1.0);
@@ -304,9 +314,31 @@ async fn health_endpoints_and_publish() {
         !stdout.trim().is_empty() && stdout.trim().lines().count() == 1,
         "{stdout}"
     );
-    let mut daemon = Daemon::start(env.janitor());
-    assert_eq!(daemon.status("/healthz"), Some(200));
-    assert_eq!(daemon.status("/readyz"), Some(200));
+    // Hold the first reach of the queue (GetQueueAttributes) in the proxy: the process is alive
+    // (/healthz 200) but not ready (/readyz 503) until the queue has answered.
+    let proxy = FaultProxy::start(env.endpoint());
+    let hold = proxy
+        .add(Rule::sqs(Fault::Latency(Duration::from_secs(8))).operation("GetQueueAttributes"));
+    let mut cmd = env.janitor();
+    cmd.env("AWS_ENDPOINT_URL", proxy.url());
+    let mut daemon = Daemon::spawn(cmd);
+    eventually(Duration::from_secs(30), "/healthz answers", || async {
+        daemon.status("/healthz") == Some(200)
+    })
+    .await;
+    assert_eq!(
+        proxy.count("sqs:ReceiveMessage"),
+        0,
+        "received before the queue was reached"
+    );
+    assert_eq!(
+        daemon.status("/readyz"),
+        Some(503),
+        "ready before the queue answered"
+    );
+    proxy.remove(hold);
+    daemon.wait_ready(Duration::from_secs(30));
+    assert!(proxy.count("sqs:GetQueueAttributes") >= 1);
     eventually(
         Duration::from_secs(30),
         "published message handled",

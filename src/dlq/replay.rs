@@ -206,3 +206,7 @@ fn fail(
 #[cfg(test)]
 #[path = "replay_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "replay_order_tests.rs"]
+mod order_tests;

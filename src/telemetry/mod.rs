@@ -4,6 +4,7 @@ pub mod events;
 pub mod http;
 pub mod metrics;
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing_subscriber::{fmt, EnvFilter};
@@ -53,7 +54,11 @@ pub fn init_tracing(format: LogFormat) {
             .with_current_span(true)
             .with_span_list(false)
             .try_init(),
-        LogFormat::Text => builder.with_target(true).try_init(),
+        // Colour codes only for a terminal: a file or a log collector gets plain text.
+        LogFormat::Text => builder
+            .with_target(true)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
     };
 }
 

@@ -14,7 +14,14 @@ pub struct Daemon {
 
 impl Daemon {
     /// Spawn `run` with a free HTTP port; logs go to a temp file. Waits for /readyz.
-    pub fn start(mut cmd: Command) -> Daemon {
+    pub fn start(cmd: Command) -> Daemon {
+        let d = Daemon::spawn(cmd);
+        d.wait_ready(Duration::from_secs(30));
+        d
+    }
+
+    /// [`Daemon::start`] without waiting for /readyz (to observe the process before it is ready).
+    pub fn spawn(mut cmd: Command) -> Daemon {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("janitor-{}-{port}.log", std::process::id()));
         let file = std::fs::File::create(&log).expect("log file");
@@ -23,13 +30,11 @@ impl Daemon {
             .stdout(Stdio::null())
             .stderr(file);
         let child = cmd.spawn().expect("spawn image-janitor run");
-        let d = Daemon {
+        Daemon {
             child,
             http: format!("http://127.0.0.1:{port}"),
             log,
-        };
-        d.wait_ready(Duration::from_secs(30));
-        d
+        }
     }
 
     pub fn wait_ready(&self, timeout: Duration) {
