@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use common::faultproxy::{Fault, FaultProxy, Rule};
+use common::faultproxy::{Fault, FaultProxy, GateRule, Rule};
 use common::{eventually, page_created, progress, Daemon, Env};
 
 /// `n` messages of `k` images each (`s3://` URLs), objects uploaded first; the keys per message.
@@ -383,20 +383,57 @@ async fn endpoints_unreachable_for_10s_back_off_and_recover() {
     assert_still_running(&mut daemon);
 }
 
-/// Scenario 4: every S3 call takes 2 s against a 2 s visibility timeout: the heartbeat keeps
-/// each message hidden, so none is received or deleted twice.
+/// Scenario 4: S3 slower than the visibility timeout. The proxy holds every DeleteObjects at a
+/// gate until each message in hand has had its visibility extended twice (so the work has
+/// outlasted the visibility it was received with); the heartbeat keeps each message hidden, so
+/// none is received or deleted twice. The hold ends on that observed count, not on a sleep, and
+/// the visibility (6 s, heartbeat every 3 s) leaves the heartbeat seconds of slack on a loaded
+/// machine, where a 2 s visibility left it one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_s3_with_short_visibility_processes_each_message_once() {
+    const MESSAGES: u64 = 20;
     let env = Env::fresh("slow").await;
     let proxy = FaultProxy::start(common::moto());
-    let msgs = load(&env, "slow", 20, 2).await;
+    let msgs = load(&env, "slow", MESSAGES as usize, 2).await;
     let all: Vec<String> = msgs.iter().flatten().cloned().collect();
-    proxy.add(Rule::s3(Fault::Latency(Duration::from_secs(2))));
+    let gate = proxy.gate(GateRule::s3("DeleteObjects"));
     let mut cmd = janitor_via(&env, &proxy);
-    cmd.env("JANITOR_VISIBILITY_TIMEOUT", "2s");
+    // A 20 s long poll also gives each held DeleteObjects a 35 s attempt timeout (the SDK's
+    // timeouts follow JANITOR_WAIT_TIME): the hold must never make the SDK retry it.
+    cmd.env("JANITOR_VISIBILITY_TIMEOUT", "6s")
+        .env("JANITOR_WAIT_TIME", "20s");
     let mut daemon = Daemon::start(cmd);
+
+    gate.wait_arrived(1, Duration::from_secs(60)).await;
+    eventually(Duration::from_secs(60), "every message in hand", || async {
+        daemon.metric("janitor_messages_received_total") >= MESSAGES as f64
+    })
+    .await;
+    // Every message is in hand and its delete held: count extensions from here. Two per message
+    // means each was held longer than its 6 s visibility.
+    let extended_before = proxy.count("sqs:ChangeMessageVisibilityBatch");
+    eventually(
+        Duration::from_secs(60),
+        "two visibility extensions per message while S3 is held",
+        || async {
+            proxy.count("sqs:ChangeMessageVisibilityBatch") - extended_before >= 2 * MESSAGES
+        },
+    )
+    .await;
+    assert_eq!(
+        daemon.metric("janitor_messages_acked_total"),
+        0.0,
+        "nothing could finish while S3 was held"
+    );
+    assert_eq!(
+        env.depth(&env.queue_url).await,
+        (0, MESSAGES),
+        "every message still hidden after outlasting its visibility timeout"
+    );
+    gate.open();
+
     eventually(Duration::from_secs(60), "every message acked", || async {
-        daemon.metric("janitor_messages_acked_total") >= 20.0
+        daemon.metric("janitor_messages_acked_total") >= MESSAGES as f64
     })
     .await;
     assert!(left(&env, &all).await.is_empty(), "every object deleted");
@@ -404,7 +441,7 @@ async fn slow_s3_with_short_visibility_processes_each_message_once() {
     assert_eq!(env.depth(&env.dlq_url).await, (0, 0));
     assert_eq!(
         daemon.metric("janitor_messages_received_total"),
-        20.0,
+        MESSAGES as f64,
         "no message was received twice"
     );
     let per_key = proxy.deleted_key_counts();
@@ -415,11 +452,6 @@ async fn slow_s3_with_short_visibility_processes_each_message_once() {
             "{k} named in exactly one DeleteObjects"
         );
     }
-    assert!(
-        proxy.count("sqs:ChangeMessageVisibilityBatch") > 0,
-        "the heartbeat extended visibility: {:?}",
-        proxy.counts()
-    );
     assert_still_running(&mut daemon);
 }
 
