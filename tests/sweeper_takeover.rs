@@ -17,8 +17,9 @@ use common::faultproxy::{FaultProxy, GateRule};
 use common::{eventually, Daemon, Env};
 
 const LEASE_KEY: &str = "image-janitor/sweeper.lease";
-/// Renewed every 2 s while A sweeps, so a live A keeps it live through 6 s of scheduling delay.
-const TTL: &str = "8s";
+/// Renewed every 4 s while A sweeps, so a live A keeps it live through 12 s of scheduling and
+/// emulator delay (B must see it live); B then waits at most this long after A's SIGKILL.
+const TTL: &str = "16s";
 const MAX_AGE: Duration = Duration::from_secs(3600);
 /// How old the stale objects look in listings (through the strict proxy, for both replicas).
 const STALE: Duration = Duration::from_secs(86_400);
