@@ -15,7 +15,8 @@
 #   --no-load  no extra load (the machine's own load is still reported)
 #
 # It builds once, starts one moto for every run (as scripts/test.sh does) and needs the IAM
-# evaluator installed (scripts/setup-iam-sim.sh). Logs: .cache/flake-hunt/run-R-TARGET.log.
+# evaluator installed (scripts/setup-iam-sim.sh). Logs: .cache/flake-hunt/run-R-TARGET.log
+# (FLAKE_HUNT_OUT=DIR elsewhere: two hunts at once must not share it; it is emptied first).
 # Exit 0 when every run of every test passed, 1 otherwise, 2 on bad usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +54,7 @@ done
 log() { printf '[flake-hunt] %s\n' "$*" >&2; }
 load_now() { cut -d' ' -f1-3 /proc/loadavg; }
 
-OUT=.cache/flake-hunt
+OUT=${FLAKE_HUNT_OUT:-.cache/flake-hunt}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
