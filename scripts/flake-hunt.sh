@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     -j) LOAD_WORKERS=${2:?-j needs a number}; shift 2 ;;
     -t) THREADS=${2:?-t needs a number}; shift 2 ;;
     --no-load) LOAD=0; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "flake-hunt: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) TARGETS+=("$1"); shift ;;
   esac
