@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use common::faultproxy::GateRule;
 use common::{eventually, page_created, Daemon, Env};
 
 fn attr(v: &str) -> MessageAttributeValue {
@@ -247,25 +248,34 @@ async fn sigkill_mid_replay_then_rerun_loses_nothing() {
     ])
     .stdout(std::process::Stdio::null())
     .stderr(std::process::Stdio::null());
+    // The kill comes at a known point, not after a guess: the strict proxy (which only the
+    // replay talks through) lets three SendMessageBatch through and holds the fourth.
+    let gate = env
+        .strict
+        .gate(GateRule::sqs("SendMessageBatch").pass_first(3));
     let mut child = cmd.spawn().expect("spawn replay");
-    eventually(
-        Duration::from_secs(30),
-        "some messages replayed",
-        || async { env.depth(&env.queue_url).await.0 >= 30 },
-    )
-    .await;
+    gate.wait_arrived(1, Duration::from_secs(60)).await;
     child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
     child.wait().expect("reap");
     let (main_then, _) = env.depth(&env.queue_url).await;
     assert!(
-        main_then < 150,
-        "the kill came too late to test anything ({main_then} moved)"
+        main_then > 0 && main_then < 150,
+        "killed mid-replay, with a send in flight ({main_then} moved)"
     );
+    // The held send now reaches SQS with nobody left to delete its messages from the DLQ:
+    // the crash window the rerun must cope with (duplicates in the main queue, nothing lost).
+    drop(gate);
 
-    // Messages the killed run held come back after its 3 s visibility timeout; the rerun's
-    // idle timeout outlasts that.
+    // Messages the killed run held come back after its 3 s visibility timeout: wait for that
+    // (a condition, not a sleep), so that the rerun finds them all at once.
+    eventually(
+        Duration::from_secs(60),
+        "the killed run's messages visible in the DLQ again",
+        || async { env.depth(&env.dlq_url).await.1 == 0 },
+    )
+    .await;
     let mut cmd = env.operator();
-    cmd.args(["dlq", "replay", "--idle-timeout", "6s"]);
+    cmd.args(["dlq", "replay", "--idle-timeout", "1s"]);
     let (code, stdout, stderr) = env.run_cmd(cmd);
     assert_eq!(code, 0, "stderr: {stderr}");
     assert!(last_line(&stdout).starts_with("replayed "), "{stdout}");

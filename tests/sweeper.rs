@@ -2,6 +2,9 @@
 //! buckets (dry run first), what must survive, the lease blocking a one-shot, three `run`
 //! processes taking turns through the lease, and what each sweep reports is left under the
 //! prefix (the `janitor_prefix_*` gauges, read by value, and the one-shot's per-bucket lines).
+//!
+//! Ages never race the wall clock: stale objects are backdated by the strict proxy the binary
+//! talks through (a day old against max ages of an hour), fresh ones are really new.
 
 mod common;
 
@@ -30,11 +33,8 @@ fn last_line(stdout: &str) -> &str {
     stdout.lines().last().unwrap_or_default()
 }
 
-/// Sleep until `since + age` has passed (plus a margin for LastModified's second granularity).
-async fn wait_until_stale(since: Instant, age: Duration) {
-    let until = since + age + Duration::from_millis(1500);
-    tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
-}
+/// How old backdated objects look in the binary's listings: far beyond any max age used here.
+const STALE: Duration = Duration::from_secs(86_400);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_shot_sweep_pages_through_two_buckets_and_spares_the_rest() {
@@ -48,11 +48,17 @@ async fn one_shot_sweep_pages_through_two_buckets_and_spares_the_rest() {
     put_many(&env, &second, &stale_b).await;
     env.put(&env.bucket, "outside/old.jpg").await;
     env.put(&forbidden, &format!("{p}old.jpg")).await;
-    let stale_done = Instant::now();
-    // The fresh objects must stay younger than this through the dry run and until the real
-    // sweep starts: on a loaded machine that took more than 5 s, so the margin is generous.
-    let max_age = Duration::from_secs(20);
-    wait_until_stale(stale_done, max_age).await;
+    // Every object above looks a day old to the binary (also those a sweep must spare: outside
+    // the prefix, or in a bucket it was not given); the fresh ones below are new, and stay
+    // younger than the one-hour max age for the whole test however loaded the machine is.
+    env.strict.backdate(
+        stale_a
+            .iter()
+            .chain(&stale_b)
+            .cloned()
+            .chain(["outside/old.jpg".to_owned(), format!("{p}old.jpg")]),
+        STALE,
+    );
     let fresh = [format!("{p}a/fresh-1.jpg"), format!("{p}a/fresh-2.jpg")];
     for k in &fresh {
         env.put(&env.bucket, k).await;
@@ -67,7 +73,7 @@ async fn one_shot_sweep_pages_through_two_buckets_and_spares_the_rest() {
     // Dry run: reports, deletes nothing, writes no lease.
     let mut cmd = env.janitor();
     cmd.env("JANITOR_BUCKETS", &buckets)
-        .args(["sweep", "--dry-run", "--max-age", "20s"]);
+        .args(["sweep", "--dry-run", "--max-age", "1h"]);
     let (code, out, err) = env.run_cmd(cmd);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
@@ -79,16 +85,16 @@ async fn one_shot_sweep_pages_through_two_buckets_and_spares_the_rest() {
     assert_eq!(env.keys(&second).await.len(), 1005 + 1);
     assert!(!env.exists(&env.bucket, LEASE_KEY).await);
 
-    // The real sweep. The dry run alone can take longer than the max age on a loaded machine:
-    // rewrite the fresh objects first so that they are fresh for this sweep too (a rewrite
-    // renews LastModified), rather than racing the wall clock.
-    for k in &fresh {
-        env.put(&env.bucket, k).await;
-    }
-    env.put(&second, &format!("{p}b/fresh.jpg")).await;
+    assert_eq!(
+        env.strict.backdated(),
+        stale as u64,
+        "the dry run listed every stale object as a day old"
+    );
+
+    // The real sweep.
     let mut cmd = env.janitor();
     cmd.env("JANITOR_BUCKETS", &buckets)
-        .args(["sweep", "--max-age", "20s"]);
+        .args(["sweep", "--max-age", "1h"]);
     let started = Instant::now();
     let (code, out, err) = env.run_cmd(cmd);
     assert_eq!(code, 0, "{err}");
@@ -149,9 +155,10 @@ async fn one_shot_sweep_is_skipped_while_another_holder_has_the_lease() {
         .send()
         .await
         .expect("put lease");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Stale at once: only the lease can spare it.
+    env.strict.backdate([key.clone()], STALE);
     let mut cmd = env.janitor();
-    cmd.args(["sweep", "--max-age", "1s"]);
+    cmd.args(["sweep", "--max-age", "1h"]);
     let (code, out, err) = env.run_cmd(cmd);
     assert_eq!(code, 0, "{err}");
     assert_eq!(last_line(&out), "swept 0 objects (scanned 0)");
@@ -164,16 +171,14 @@ async fn three_daemons_sweep_once_per_interval_between_them() {
     let env = Env::fresh("sweep-three").await;
     let stale = keys(&env.prefix, "t", 1200);
     put_many(&env, &env.bucket, &stale).await;
-    let since = Instant::now();
-    let max_age = Duration::from_secs(2);
-    wait_until_stale(since, max_age).await;
+    env.strict.backdate(stale.iter().cloned(), STALE);
 
     let started = Instant::now();
     let daemons: Vec<Daemon> = (0..3)
         .map(|_| {
             let mut cmd = env.janitor();
             cmd.env("JANITOR_SWEEP_INTERVAL", "2s")
-                .env("JANITOR_SWEEP_MAX_AGE", "2s")
+                .env("JANITOR_SWEEP_MAX_AGE", "1h")
                 .env("JANITOR_QUEUE_POLL_INTERVAL", "0");
             Daemon::start(cmd)
         })
@@ -188,8 +193,18 @@ async fn three_daemons_sweep_once_per_interval_between_them() {
         },
     )
     .await;
-    // Let a few more intervals pass: nothing may be counted twice.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Let a few more sweeps happen (counted, not slept for): nothing may be counted twice.
+    let attempts = || {
+        sum("janitor_sweeps_total{outcome=\"ok\"}")
+            + sum("janitor_sweeps_total{outcome=\"skipped\"}")
+    };
+    let before = attempts();
+    eventually(
+        Duration::from_secs(40),
+        "three more sweep attempts",
+        || async { attempts() >= before + 3.0 },
+    )
+    .await;
     let deleted = sum("janitor_objects_deleted_total{source=\"sweeper\"}");
     let ok = sum("janitor_sweeps_total{outcome=\"ok\"}");
     let skipped = sum("janitor_sweeps_total{outcome=\"skipped\"}");

@@ -1,6 +1,10 @@
 //! Fault scenario 6: a replica killed (SIGKILL) while it holds the sweeper lease. It cannot
 //! release it, so another replica must skip until the lease expires, then take it over and sweep
 //! what the first one left. `JANITOR_SWEEP_LEASE_TTL` shortens the TTL to seconds.
+//!
+//! Nothing here races the wall clock: the stale objects are backdated by the proxy (a day old
+//! against a one-hour max age), and replica A is killed while the proxy holds its listing of the
+//! second bucket at a gate, so it has provably swept the first bucket and nothing of the second.
 
 mod common;
 
@@ -9,15 +13,16 @@ use std::time::{Duration, Instant, SystemTime};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use common::faultproxy::{Fault, FaultProxy, Rule};
+use common::faultproxy::{FaultProxy, GateRule};
 use common::{eventually, Daemon, Env};
 
 const LEASE_KEY: &str = "image-janitor/sweeper.lease";
-const TTL: &str = "5s";
-const MAX_AGE: Duration = Duration::from_secs(10);
-/// Each ListObjectsV2 of replica A waits this long in the proxy: A sweeps the first bucket, then
-/// sits in the second bucket's listing, holding the lease, when it is killed.
-const LIST_LATENCY: Duration = Duration::from_secs(2);
+/// Renewed every 4 s while A sweeps, so a live A keeps it live through 12 s of scheduling and
+/// emulator delay (B must see it live); B then waits at most this long after A's SIGKILL.
+const TTL: &str = "16s";
+const MAX_AGE: Duration = Duration::from_secs(3600);
+/// How old the stale objects look in listings (through the strict proxy, for both replicas).
+const STALE: Duration = Duration::from_secs(86_400);
 
 fn keys(prefix: &str, name: &str, n: usize) -> Vec<String> {
     (0..n)
@@ -88,33 +93,56 @@ async fn a_replica_killed_holding_the_lease_is_taken_over_after_expiry() {
     env.put_all(&first, &stale_first).await;
     env.put_all(&second, &stale_second).await;
     env.put(&first, "outside/old.jpg").await;
-    // Stale by then (plus a margin for LastModified's second granularity).
-    tokio::time::sleep(MAX_AGE + Duration::from_millis(1500)).await;
+    env.strict.backdate(
+        stale_first
+            .iter()
+            .chain(&stale_second)
+            .cloned()
+            .chain(["outside/old.jpg".to_owned()]),
+        STALE,
+    );
+    // Fresh objects: really new, so younger than MAX_AGE for the whole test.
+    let fresh = [format!("{p}one/fresh.jpg"), format!("{p}two/fresh.jpg")];
+    env.put(&first, &fresh[0]).await;
+    env.put(&second, &fresh[1]).await;
 
-    // Replica A: slow listings (a latency proxy in front of the strict one), so it holds the
-    // lease for seconds.
+    // Replica A talks through a gate in front of the strict proxy: its listing of the second
+    // bucket is held, so it sits there holding (and renewing) the lease until it is killed.
     let proxy = FaultProxy::start(env.endpoint());
-    proxy.add(Rule::s3(Fault::Latency(LIST_LATENCY)).operation("ListObjectsV2"));
+    let gate = proxy.gate(GateRule::s3("ListObjectsV2").bucket(&second));
     let mut a_cmd = replica(&env, &buckets, "replica-a");
     a_cmd.env("AWS_ENDPOINT_URL", proxy.url());
     let mut a = Daemon::start(a_cmd);
-    // Kill A once it holds the lease and has swept the first bucket (it is then listing the
-    // second one, LIST_LATENCY long).
+    gate.wait_arrived(1, Duration::from_secs(60)).await;
+    let held = lease(&env, &env.bucket).await.expect("A's lease");
+    assert!(holder(&held).starts_with("replica-a-"), "{held}");
+    assert_eq!(
+        count_under(&env, &first, &format!("{p}one/")).await,
+        1,
+        "A swept the first bucket (all but the fresh object) before listing the second"
+    );
+
+    // Replica B, through the strict proxy only, starts while A is alive at the gate: it must
+    // skip, naming A, for as long as A renews.
+    let b = Daemon::start(replica(&env, &buckets, "replica-b"));
     eventually(
-        Duration::from_secs(15),
-        "replica A holds the lease and has swept the first bucket",
-        || async {
-            let held = lease(&env, &env.bucket)
-                .await
-                .is_some_and(|l| holder(&l).starts_with("replica-a-"));
-            held && count_under(&env, &first, &p).await == 0
-        },
+        Duration::from_secs(60),
+        "replica B skips while A holds the lease",
+        || async { b.metric("janitor_sweeps_total{outcome=\"skipped\"}") >= 1.0 },
     )
     .await;
+    assert_eq!(b.metric("janitor_sweeps_total{outcome=\"ok\"}"), 0.0);
+
     a.signal("KILL");
-    let status = a.wait_exit(Duration::from_secs(5)).expect("A exits");
+    let status = a.wait_exit(Duration::from_secs(10)).expect("A exits");
     assert!(!status.success(), "SIGKILL: {status:?}");
     let killed = Instant::now();
+    assert_eq!(
+        gate.seen(),
+        1,
+        "A listed the second bucket once, and was killed holding that listing"
+    );
+    drop(gate); // A's held listing goes on to moto with nobody waiting for it
     let orphan = lease(&env, &env.bucket).await.expect("A's lease is left");
     assert!(holder(&orphan).starts_with("replica-a-"), "{orphan}");
     assert!(
@@ -122,26 +150,15 @@ async fn a_replica_killed_holding_the_lease_is_taken_over_after_expiry() {
         "A never completed: {orphan}"
     );
     let expires_at = unix_seconds(&orphan["expires_at"]);
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs_f64();
-    assert!(expires_at > now + 1.0, "A's lease is still live: {orphan}");
     assert_eq!(
         count_under(&env, &second, &p).await,
-        stale_second.len(),
+        stale_second.len() + 1,
         "A was killed before it deleted anything in the second bucket"
     );
 
-    // Fresh objects, put now, must survive B's sweep.
-    let fresh = [format!("{p}one/fresh.jpg"), format!("{p}two/fresh.jpg")];
-    env.put(&first, &fresh[0]).await;
-    env.put(&second, &fresh[1]).await;
-
-    // Replica B, through the strict proxy only: skips while A's lease is live, then takes over.
-    let b = Daemon::start(replica(&env, &buckets, "replica-b"));
+    // B takes over once A's lease has expired (TTL after A's last renewal).
     eventually(
-        Duration::from_secs(15),
+        Duration::from_secs(60),
         "replica B takes over and completes a sweep",
         || async { b.metric("janitor_sweeps_total{outcome=\"ok\"}") >= 1.0 },
     )
@@ -159,6 +176,11 @@ async fn a_replica_killed_holding_the_lease_is_taken_over_after_expiry() {
     assert!(
         skipped >= 1.0,
         "B skipped while A's lease was live; log:\n{logs}"
+    );
+    assert!(
+        env.strict.backdated() >= (stale_first.len() + stale_second.len()) as u64,
+        "the sweeps saw the stale objects as a day old ({} listing entries backdated)",
+        env.strict.backdated()
     );
     assert!(
         logs.contains("replica-a-"),

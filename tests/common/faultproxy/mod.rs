@@ -29,10 +29,19 @@
 //! cmd.env("AWS_ENDPOINT_URL", proxy.url()).env("AWS_ACCESS_KEY_ID", WORKER_KEY);
 //! // ... later: proxy.strict_denials() lists every refused action/resource.
 //! ```
+//! # Control instead of wall-clock margins
+//!
+//! - [`FaultProxy::gate`] holds matching requests until the test releases them ([`gate`]): act
+//!   at the moment the binary is at a known step, never after a sleep.
+//! - [`FaultProxy::backdate`] makes listings show chosen objects as written a known time ago
+//!   ([`backdate`]): stale and fresh objects side by side, no waiting for ages to pass.
+//!
 //! Faults, latency, unreachability and `deny_deletes_under` keep working in strict mode (faults
 //! are applied first, as a network or service failure would be). `common::Env` starts one
 //! strict proxy per test and points `Env::janitor()` at it: strict is the harness's default.
 
+pub mod backdate;
+pub mod gate;
 pub mod rules;
 pub mod s3_deny;
 pub mod strict;
@@ -55,6 +64,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+#[allow(unused_imports)]
+pub use gate::{Gate, GateRule};
 pub use rules::{Fault, Op, Rule, Service};
 #[allow(unused_imports)]
 pub use strict::policy::{PolicyVars, Role};
@@ -82,6 +93,12 @@ struct State {
     denied: Vec<(Vec<String>, Vec<String>)>,
     /// Strict mode (None: off).
     strict: Option<strict::StrictState>,
+    /// Gates, tried in order (the first that matches holds the request).
+    gates: Vec<Arc<gate::GateState>>,
+    /// Keys whose LastModified listings show moved back.
+    ages: backdate::Ages,
+    /// Listing entries backdated so far.
+    backdated: u64,
 }
 
 #[derive(Default)]
@@ -244,6 +261,26 @@ impl FaultProxy {
         out
     }
 
+    /// Hold matching requests until the test releases them (see [`gate`]).
+    pub fn gate(&self, rule: GateRule) -> Gate {
+        let state = Arc::new(gate::GateState::new(rule));
+        self.shared.lock().gates.push(state.clone());
+        Gate { state }
+    }
+
+    /// Listings through this proxy show these keys as written `by` before they really were.
+    pub fn backdate<K: Into<String>>(&self, keys: impl IntoIterator<Item = K>, by: Duration) {
+        let mut s = self.shared.lock();
+        for k in keys {
+            s.ages.insert(k.into(), by);
+        }
+    }
+
+    /// Listing entries backdated so far (a test proves its scenario with it).
+    pub fn backdated(&self) -> u64 {
+        self.shared.lock().backdated
+    }
+
     /// Every DeleteObjects request that hit a deny rule: (allowed keys, denied keys).
     pub fn denied_requests(&self) -> Vec<(Vec<String>, Vec<String>)> {
         self.shared.lock().denied.clone()
@@ -338,6 +375,14 @@ async fn handle(
         };
         (latency, fault, deny)
     };
+    let gate = {
+        let s = shared.lock();
+        let path = req.uri().path();
+        s.gates.iter().find(|g| g.matches(&op, path)).cloned()
+    };
+    if let Some(gate) = gate {
+        gate.hold().await;
+    }
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -365,7 +410,8 @@ async fn handle(
         };
     if op.service != Service::S3 || op.name != "DeleteObjects" {
         let resp = forward(&client, &upstream, parts, body).await;
-        return Ok(strict::after_forward(&shared, on_missing, resp).await);
+        let resp = strict::after_forward(&shared, on_missing, resp).await;
+        return Ok(backdate::listing(&shared, &op, resp).await);
     }
     let is_denied =
         |key: &str| deny.iter().any(|p| key.starts_with(p.as_str())) || denied_keys.contains(key);
