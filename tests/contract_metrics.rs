@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::faultproxy::{Fault, FaultProxy, Rule};
+use common::faultproxy::{Fault, FaultProxy, GateRule, Rule};
 use common::{eventually, page_created, Daemon, Env};
 
 /// `janitor_queue_messages{queue=..,state=..}` as rendered (labels in either order).
@@ -113,15 +113,16 @@ fn label_values(text: &str) -> Vec<String> {
     out
 }
 
-/// Two messages held in hand by a slow DeleteObjects, plus one forbidden message: the inflight
+/// Two messages held in hand by a DeleteObjects held at a proxy gate, plus one forbidden message: the inflight
 /// gauge shows the work and returns to 0, the latency histogram holds exactly the two acked
 /// messages with a sum the test can bound, and no label leaks an identifier.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inflight_latency_and_label_hygiene() {
-    const HELD: Duration = Duration::from_secs(3);
+    // The least time the deletes are held after the last send: what the latency sum must show.
+    const HELD: Duration = Duration::from_secs(2);
     let env = Env::fresh("inflight").await;
     let proxy = FaultProxy::start(env.endpoint());
-    proxy.add(Rule::s3(Fault::Latency(HELD)).operation("DeleteObjects"));
+    let gate = proxy.gate(GateRule::s3("DeleteObjects"));
     let mut cmd = env.janitor();
     cmd.env("AWS_ENDPOINT_URL", proxy.url());
     let mut daemon = Daemon::start(cmd);
@@ -148,13 +149,19 @@ async fn inflight_latency_and_label_hygiene() {
         .send_raw(&page_created("page-far", std::slice::from_ref(&far)))
         .await;
     identifiers.extend([far, far_id]);
+    let all_sent = Instant::now();
 
+    gate.wait_arrived(1, Duration::from_secs(60)).await;
     eventually(Duration::from_secs(30), "work in hand", || async {
-        proxy.count("s3:DeleteObjects") >= 1
-            && daemon.metric("janitor_inflight_messages") >= 1.0
+        daemon.metric("janitor_inflight_messages") >= 1.0
             && daemon.metric("janitor_messages_acked_total") == 0.0
     })
     .await;
+    // Not synchronisation: the gate already holds the work; this only makes the hold long
+    // enough for the latency sum to show it.
+    tokio::time::sleep_until((all_sent + HELD).into()).await;
+    let held = all_sent.elapsed();
+    gate.open();
     eventually(
         Duration::from_secs(60),
         "both acked, none in hand",
@@ -174,8 +181,8 @@ async fn inflight_latency_and_label_hygiene() {
         .get("janitor_message_latency_seconds_sum")
         .copied()
         .unwrap_or(-1.0);
-    // Each message was sent before `sent.elapsed()` began... and waited at least HELD in S3.
-    let lower = 2.0 * (HELD.as_secs_f64() - 0.05);
+    // Each message was sent before `all_sent` and acknowledged after the gate opened.
+    let lower = 2.0 * (held.as_secs_f64() - 0.05);
     assert!(
         (lower..=2.0 * upper + 0.1).contains(&sum),
         "latency sum {sum} outside [{lower}, {}]",

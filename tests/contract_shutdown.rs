@@ -1,21 +1,20 @@
 //! CONTRACT.md §6 on the real binary: on SIGTERM or SIGINT `/readyz` turns 503 at once, the
-//! message in hand (held by a slow S3 call through the fault proxy) finishes inside
-//! `JANITOR_SHUTDOWN_TIMEOUT` and is acknowledged, and the process exits 0.
+//! message in hand (its DeleteObjects held at a proxy gate until the test has seen the 503)
+//! finishes inside `JANITOR_SHUTDOWN_TIMEOUT` and is acknowledged, and the process exits 0.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::faultproxy::{Fault, FaultProxy, Rule};
+use common::faultproxy::{FaultProxy, GateRule};
 use common::{eventually, page_created, Daemon, Env};
-
-/// How long the proxy holds each DeleteObjects: the drain the test observes.
-const HELD: Duration = Duration::from_secs(6);
 
 async fn drains_on(sig: &str) {
     let env = Env::fresh(&format!("drain{}", sig.to_lowercase())).await;
     let proxy = FaultProxy::start(env.endpoint());
-    proxy.add(Rule::s3(Fault::Latency(HELD)).operation("DeleteObjects"));
+    // The DeleteObjects waits at the gate until the test has seen /readyz turn 503: the drain
+    // lasts as long as the test needs, however loaded the machine.
+    let gate = proxy.gate(GateRule::s3("DeleteObjects"));
     let key = format!("{}drain/a.jpg", env.prefix);
     env.put(&env.bucket, &key).await;
     let mut cmd = env.janitor();
@@ -28,8 +27,9 @@ async fn drains_on(sig: &str) {
         &[format!("s3://{}/{key}", env.bucket)],
     ))
     .await;
-    eventually(Duration::from_secs(30), "the delete in hand", || async {
-        proxy.count("s3:DeleteObjects") >= 1 && daemon.metric("janitor_inflight_messages") == 1.0
+    gate.wait_arrived(1, Duration::from_secs(60)).await;
+    eventually(Duration::from_secs(30), "the message in hand", || async {
+        daemon.metric("janitor_inflight_messages") == 1.0
     })
     .await;
     assert_eq!(daemon.status("/readyz"), Some(200), "ready while working");
@@ -37,7 +37,7 @@ async fn drains_on(sig: &str) {
     assert_eq!(acks_before, 0, "acknowledged before the delete finished");
     let signalled = Instant::now();
     daemon.signal(sig);
-    // 503 while the process is still draining (it cannot exit before the held delete returns).
+    // 503 while the process is still draining (it cannot exit while the delete is held).
     let mut saw_503 = false;
     while daemon.child.try_wait().expect("try_wait").is_none() {
         if daemon.status("/readyz") == Some(503) {
@@ -57,6 +57,11 @@ async fn drains_on(sig: &str) {
         daemon.logs()
     );
     assert_eq!(daemon.status("/healthz"), Some(200), "alive while draining");
+    assert!(
+        daemon.child.try_wait().expect("try_wait").is_none(),
+        "exited before the held delete returned"
+    );
+    gate.open();
     let status = daemon
         .wait_exit(Duration::from_secs(40))
         .unwrap_or_else(|| panic!("did not exit after SIG{sig}; log:\n{}", daemon.logs()));
