@@ -1,6 +1,15 @@
 #!/usr/bin/env python3
-"""Cross-checks of the deployment files against CONTRACT §5/§7 and each other.
+"""Cross-checks of the docs and deployment files against the binary, CONTRACT §5/§7 and each other.
 
+The settings and metrics are read from the built binary (scripts/binary_surface.py: every
+subcommand's `--help`, and a `/metrics` scrape of `run` started for a moment with AWS
+unreachable), never from a hand-kept list: build it first (`cargo build --bin
+image-janitor`; scripts/lint.sh does) or name it with `--binary PATH`.
+
+- docs/configuration.md documents exactly the binary's settings (flag and default as
+  `--help` shows them, "required" where it is); docs/metrics.md exactly its metrics (type
+  and label names as /metrics shows them); CONTRACT §5/§7 (when ../shared/CONTRACT.md is
+  there) names nothing the binary lacks.
 - The settings (base/settings.env, the generated ConfigMap) are CONTRACT §5
   settings (plus AWS_* and RUST_LOG); the required ones are there; values are
   well-formed and agree with the pod spec (shutdown timeout < grace period,
@@ -11,9 +20,9 @@
 - infra/prometheus/rules.yml and the PrometheusRule hold the same rules; every
   alert has summary, description, runbook_url and a `for:`; the expected
   alerts exist; every aggregation keeps `namespace`; every janitor_* metric a
-  rule or a dashboard panel uses is zero-initialised at start-up
-  (src/telemetry/metrics.rs: zero_init/init_run), so no expression depends on
-  an event having happened.
+  rule or a dashboard panel uses is exposed by a just-started daemon (zero-
+  initialised in src/telemetry/metrics.rs), so no expression depends on an
+  event having happened.
 - The Grafana dashboard parses, is templated on ${datasource}, selects one
   namespace, and uses only known metrics.
 - With `--rendered DIR` (scripts/lint.sh renders every base, component and
@@ -28,19 +37,22 @@ Exit 1 with one line per problem.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
 
+import binary_surface
+
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "infra" / "kubernetes"
 BASE = K8S / "base"
 COMPONENT = K8S / "components" / "cronjob-sweep"
 SETTINGS_ENV = BASE / "settings.env"
-METRICS_RS = ROOT / "src" / "telemetry" / "metrics.rs"
 # Values of the base that a real deployment must replace (overlays/production).
 PLACEHOLDERS = ("123456789012", "sha256:" + "0" * 64)
 RULES = ROOT / "infra" / "prometheus" / "rules.yml"
@@ -48,66 +60,19 @@ PROMRULE = BASE / "prometheusrule.yaml"
 DASHBOARD = ROOT / "infra" / "grafana" / "image-janitor.json"
 TF_MODULE = ROOT / "infra" / "terraform" / "modules" / "image-janitor"
 TF_EXAMPLE = ROOT / "infra" / "terraform" / "examples" / "complete"
+CONFIGURATION_MD = ROOT / "docs" / "configuration.md"
+METRICS_MD = ROOT / "docs" / "metrics.md"
+BINARY = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "image-janitor"
 
-# CONTRACT §5, used when shared/CONTRACT.md is not beside the checkout.
-CONTRACT_SETTINGS = {
-    "JANITOR_QUEUE_URL",
-    "JANITOR_DLQ_URL",
-    "JANITOR_BUCKETS",
-    "JANITOR_PREFIX",
-    "JANITOR_CONCURRENCY",
-    "JANITOR_WAIT_TIME",
-    "JANITOR_VISIBILITY_TIMEOUT",
-    "JANITOR_MAX_ATTEMPTS",
-    "JANITOR_SWEEP_INTERVAL",
-    "JANITOR_SWEEP_MAX_AGE",
-    "JANITOR_HTTP_ADDR",
-    "JANITOR_SHUTDOWN_TIMEOUT",
-    "JANITOR_LOG_FORMAT",
-    "JANITOR_S3_FORCE_PATH_STYLE",
-    "JANITOR_DRY_RUN",
-    "JANITOR_QUEUE_POLL_INTERVAL",
-    "JANITOR_AUDIT",
-}
-REQUIRED_SETTINGS = {"JANITOR_QUEUE_URL", "JANITOR_BUCKETS", "JANITOR_PREFIX"}
-DURATION_SETTINGS = {
-    "JANITOR_WAIT_TIME",
-    "JANITOR_VISIBILITY_TIMEOUT",
-    "JANITOR_SWEEP_INTERVAL",
-    "JANITOR_SWEEP_MAX_AGE",
-    "JANITOR_SHUTDOWN_TIMEOUT",
-    "JANITOR_QUEUE_POLL_INTERVAL",
-}
+# Read from the binary by main() (scripts/binary_surface.py).
+SETTINGS: dict[str, binary_surface.Setting] = {}
+METRICS: dict[str, binary_surface.Metric] = {}
 
-# CONTRACT §7 plus the project's extra metrics.
-KNOWN_METRICS = {
-    "janitor_messages_received_total",
-    "janitor_messages_acked_total",
-    "janitor_messages_dead_lettered_total",
-    "janitor_messages_retried_total",
-    "janitor_objects_deleted_total",
-    "janitor_delete_errors_total",
-    "janitor_aws_requests_total",
-    "janitor_message_latency_seconds",
-    "janitor_sweeps_total",
-    "janitor_inflight_messages",
-    "janitor_queue_messages",
-    "janitor_sweep_duration_seconds",
-    "janitor_sweep_objects_scanned_total",
-    "janitor_sweep_last_success_timestamp_seconds",
-    "janitor_queue_oldest_age_seconds",
-    "janitor_build_info",
-    "janitor_delete_batch_keys",
-    "janitor_start_time_seconds",
-    "janitor_sweep_interval_seconds",
-    # issue 17: per-bucket prefix gauges set by every sweep.
-    "janitor_prefix_objects",
-    "janitor_prefix_bytes",
-    "janitor_prefix_oldest_object_age_seconds",
-    "janitor_prefix_stale_objects_remaining",
-    "janitor_prefix_scan_timestamp_seconds",
-}
-HISTOGRAMS = {"janitor_message_latency_seconds", "janitor_sweep_duration_seconds", "janitor_delete_batch_keys"}
+
+def histograms() -> set[str]:
+    return {name for name, m in METRICS.items() if m.type == "histogram"}
+
+
 PROMETHEUS_BUILTINS = {"up"}
 # kube-state-metrics series the Kubernetes-side alerts use.
 KUBE_STATE_METRICS = {
@@ -149,20 +114,88 @@ def load_yaml(path: Path) -> dict:
         return yaml.safe_load(fh)
 
 
-def contract_settings() -> set[str]:
-    """§5 env vars from ../shared/CONTRACT.md when present, else the list above."""
+def contract_section(number: int) -> tuple[str, str] | None:
+    """(path, text) of CONTRACT.md's section `number` when the contract is beside the checkout."""
     for candidate in (ROOT / ".." / "shared" / "CONTRACT.md", ROOT / "CONTRACT.md"):
         if candidate.is_file():
             text = candidate.read_text(encoding="utf-8")
-            m = re.search(r"^## 5\..*?(?=^## 6\.)", text, re.S | re.M)
-            section = m.group(0) if m else text
-            found = set(re.findall(r"`(JANITOR_[A-Z0-9_]+)`", section))
-            if found:
-                missing = CONTRACT_SETTINGS - found
-                if missing:
-                    problem(f"check_settings.py's CONTRACT_SETTINGS has {sorted(missing)} not in {candidate}")
-                return found
-    return set(CONTRACT_SETTINGS)
+            m = re.search(r"^## %d\..*?(?=^## |\Z)" % number, text, re.S | re.M)
+            return str(candidate), (m.group(0) if m else text)
+    return None
+
+
+def check_contract() -> None:
+    """Everything CONTRACT §5 and §7 name, the binary has."""
+    s5 = contract_section(5)
+    if s5:
+        for name in sorted(set(re.findall(r"`(JANITOR_[A-Z0-9_]+)`", s5[1])) - set(SETTINGS)):
+            problem(f"{s5[0]} §5 names {name}; the binary's --help does not")
+    s7 = contract_section(7)
+    if s7:
+        for name in sorted(set(re.findall(r"^\| `(janitor_[a-z0-9_]+)`", s7[1], re.M)) - set(METRICS)):
+            problem(f"{s7[0]} §7 names {name}; a just-started daemon's /metrics does not")
+
+
+def table_rows(path: Path, first: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of the Markdown table rows whose first cell is `first` (a regex)."""
+    rows = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and re.fullmatch(first, cells[0]):
+            rows.append((lineno, cells))
+    return rows
+
+
+def check_configuration_md() -> None:
+    """docs/configuration.md: one row per setting of the binary, flag and default as --help says."""
+    where = CONFIGURATION_MD.relative_to(ROOT)
+    documented: set[str] = set()
+    for lineno, cells in table_rows(CONFIGURATION_MD, r"`JANITOR_[A-Z0-9_]+`"):
+        name = cells[0].strip("`")
+        documented.add(name)
+        s = SETTINGS.get(name)
+        if s is None:
+            problem(f"{where}:{lineno}: {name} is not a setting of the binary (--help)")
+            continue
+        has_flag = len(cells) > 1 and cells[1].startswith("`--")
+        if has_flag and cells[1].strip("`") != s.flag:
+            problem(f"{where}:{lineno}: {name} is {s.flag or 'environment-only'} in --help, not {cells[1]}")
+        if not has_flag and s.flag:
+            problem(f"{where}:{lineno}: {name} has the flag {s.flag}; give the row a flag column")
+        default = cells[2 if has_flag else 1] if len(cells) > (2 if has_flag else 1) else ""
+        if s.required != (default == "required"):
+            problem(f"{where}:{lineno}: {name} is {'' if s.required else 'not '}required in --help; the default column says {default!r}")
+        # Prose defaults ("the main queue's RedrivePolicy target") are not compared.
+        if s.default and " " not in s.default and default.strip("`") != s.default:
+            problem(f"{where}:{lineno}: {name} defaults to {s.default!r} in --help, not {default!r}")
+    for name in sorted(set(SETTINGS) - documented):
+        problem(f"{where}: no row for {name} (a setting of the binary: {', '.join(sorted(SETTINGS[name].commands))})")
+
+
+def check_metrics_md() -> None:
+    """docs/metrics.md: one typed row per metric of /metrics, type and label names as exposed."""
+    where = METRICS_MD.relative_to(ROOT)
+    documented: set[str] = set()
+    for lineno, cells in table_rows(METRICS_MD, r"`janitor_[a-z0-9_]+`"):
+        name = cells[0].strip("`")
+        m = METRICS.get(name)
+        if m is None:
+            problem(f"{where}:{lineno}: {name} is not among the binary's metrics (/metrics at start-up)")
+            continue
+        if len(cells) < 3 or cells[1] not in ("counter", "gauge", "histogram"):
+            continue  # a summary table without type and labels
+        documented.add(name)
+        if cells[1] != m.type:
+            problem(f"{where}:{lineno}: {name} is a {m.type} on /metrics, not a {cells[1]}")
+        labels = set()
+        for segment in cells[2].split(";"):
+            first = re.search(r"`([a-z_]+)`", segment)
+            if first:
+                labels.add(first.group(1))
+        if labels != m.labels:
+            problem(f"{where}:{lineno}: {name} has labels {sorted(m.labels)} on /metrics, the row says {sorted(labels)}")
+    for name in sorted(set(METRICS) - documented):
+        problem(f"{where}: no row (with type and labels) for {name}")
 
 
 def parse_env(path: Path) -> dict[str, str]:
@@ -255,17 +288,17 @@ def check_kubernetes() -> None:
             problem(f"{doc['kind']}/{doc['metadata']['name']}: namespace is not {namespace!r}")
 
     # --- ConfigMap vs CONTRACT §5 ---
-    settings = contract_settings()
     data = parse_env(SETTINGS_ENV)
+    run_settings = {n: s for n, s in SETTINGS.items() if "run" in s.commands}
     for key in sorted(data):
-        if key in settings or key.startswith("AWS_") or key == "RUST_LOG":
+        if key in run_settings or key.startswith("AWS_") or key == "RUST_LOG":
             continue
-        problem(f"configmap: {key} is not a CONTRACT §5 setting (nor AWS_* / RUST_LOG)")
-    for key in sorted(REQUIRED_SETTINGS - set(data)):
+        problem(f"configmap: {key} is not a setting of `image-janitor run` (--help) nor AWS_* / RUST_LOG")
+    for key in sorted(n for n, s in run_settings.items() if s.required and n not in data):
         problem(f"configmap: required setting {key} is missing")
     if "AWS_REGION" not in data:
         problem("configmap: AWS_REGION is missing")
-    for key in sorted(DURATION_SETTINGS & set(data)):
+    for key in sorted(n for n, s in run_settings.items() if s.value == "DURATION" and n in data):
         if duration_seconds(data[key]) is None:
             problem(f"configmap: {key}={data[key]!r} is not a duration like 500ms, 20s, 5m, 1h, 7d")
     wait = duration_seconds(data.get("JANITOR_WAIT_TIME", "20s"))
@@ -441,56 +474,20 @@ def metric_names(expr: str) -> set[str]:
     )
 
 
-def startup_metrics() -> set[str]:
-    """Metric names src/telemetry/metrics.rs creates before any event: the constants and
-    literals used in zero_init() and init_run(), plus PREFIX_GAUGES (directly or through
-    zero_init_prefix)."""
-    src = METRICS_RS.read_text(encoding="utf-8")
-    consts = dict(re.findall(r'pub const ([A-Z_]+): &str = "([a-z0-9_]+)";', src))
-    names: set[str] = set()
-    for fn in ("zero_init", "init_run"):
-        m = re.search(r"\n(?:pub )?fn %s\b.*?\n}\n" % fn, src, re.S)
-        if not m:
-            problem(f"{METRICS_RS.relative_to(ROOT)}: no fn {fn}")
-            continue
-        body = m.group(0)
-        for const in re.findall(r"metrics::(?:counter|gauge|histogram)!\(\s*([A-Z_]+)", body):
-            if const not in consts:
-                problem(f"{METRICS_RS.relative_to(ROOT)}: {fn} uses unknown constant {const}")
-            else:
-                names.add(consts[const])
-        if "PREFIX_GAUGES" in body or "zero_init_prefix(" in body:
-            g = re.search(r"PREFIX_GAUGES: &\[&str\] = &\[(.*?)\];", src, re.S)
-            names |= set(re.findall(r'"([a-z0-9_]+)"', g.group(1) if g else ""))
-    return names
-
-
-STARTUP: set[str] | None = None
-
-
-def check_startup(where: str, name: str) -> None:
-    """Rules and panels may use only series that exist from start-up."""
-    global STARTUP
-    if not name.startswith("janitor_"):
-        return
-    if STARTUP is None:
-        STARTUP = startup_metrics()
-    base = name
-    for suffix in ("_bucket", "_sum", "_count"):
-        if name.endswith(suffix) and name[: -len(suffix)] in HISTOGRAMS:
-            base = name[: -len(suffix)]
-    if base not in STARTUP:
-        problem(f"{where}: {name} is not zero-initialised at start-up (src/telemetry/metrics.rs)")
-
-
 def check_metric(where: str, name: str) -> None:
+    """Rules and panels use only series that a just-started daemon exposes (zero-initialised in
+    src/telemetry/metrics.rs), histograms through _bucket/_sum/_count."""
+    hist = histograms()
     base = name
     for suffix in ("_bucket", "_sum", "_count"):
-        if name.endswith(suffix) and name[: -len(suffix)] in HISTOGRAMS:
+        if name.endswith(suffix) and name[: -len(suffix)] in hist:
             base = name[: -len(suffix)]
-    if base not in KNOWN_METRICS and base not in PROMETHEUS_BUILTINS and base not in KUBE_STATE_METRICS:
-        problem(f"{where}: unknown metric {name}")
-    if base in HISTOGRAMS and base == name:
+    if base in PROMETHEUS_BUILTINS or base in KUBE_STATE_METRICS:
+        return
+    if base not in METRICS:
+        problem(f"{where}: {name} is not among the series /metrics shows at start-up "
+                "(unknown, or not zero-initialised in src/telemetry/metrics.rs)")
+    if base in hist and base == name:
         problem(f"{where}: histogram {name} used without _bucket/_sum/_count")
 
 
@@ -513,7 +510,6 @@ def check_rules() -> None:
                     problem(f"{where}: {m.group(0).strip()} drops the namespace label")
             for metric in metric_names(expr):
                 check_metric(where, metric)
-                check_startup(where, metric)
             if "record" in rule:
                 if not re.fullmatch(r"janitor:[a-z0-9_]+:[a-z0-9_]+", rule["record"]):
                     problem(f"{where}: recording rule names are janitor:<metric>:<aggregation>")
@@ -572,7 +568,6 @@ def check_dashboard() -> None:
     for title, expr in exprs:
         for metric in metric_names(expr):
             check_metric(f"grafana panel {title!r}", metric)
-            check_startup(f"grafana panel {title!r}", metric)
             used.add(metric)
         for m in re.finditer(r"(?<![:\w])(janitor[_:][a-z0-9_:]+|up)(\{[^}]*\})?(?![\w(])", expr):
             if 'namespace="$namespace"' not in (m.group(2) or ""):
@@ -648,10 +643,20 @@ def main() -> int:
     rendered = None
     if "--rendered" in sys.argv[1:]:
         rendered = Path(sys.argv[sys.argv.index("--rendered") + 1])
+    binary = BINARY
+    if "--binary" in sys.argv[1:]:
+        binary = Path(sys.argv[sys.argv.index("--binary") + 1])
     if "--fix" in sys.argv[1:]:
         PROMRULE.write_text(render_prometheusrule(), encoding="utf-8")
         print(f"check_settings: wrote {PROMRULE.relative_to(ROOT)}")
-    checks = [check_kubernetes, check_rules, check_dashboard, check_skips]
+    try:
+        SETTINGS.update(binary_surface.settings(binary))
+        METRICS.update(binary_surface.metrics(binary))
+    except (binary_surface.SurfaceError, OSError, subprocess.SubprocessError) as exc:
+        print(f"check_settings: cannot read settings and metrics from the binary: {exc}", file=sys.stderr)
+        return 1
+    checks = [check_contract, check_configuration_md, check_metrics_md, check_kubernetes,
+              check_rules, check_dashboard, check_skips]
     if rendered is not None:
         checks.append(lambda: check_rendered(rendered))
     for check in checks:
@@ -665,8 +670,9 @@ def main() -> int:
         print(f"check_settings: {len(problems)} problem(s)", file=sys.stderr)
         return 1
     what = " and the rendered manifests" if rendered is not None else ""
-    print(f"check_settings: settings, KEDA, IRSA, terraform names, alerts, dashboard{what} agree;"
-          f" rules and dashboard use only start-up metrics ({len(STARTUP or ())} zero-initialised)")
+    print(f"check_settings: docs, settings, KEDA, IRSA, terraform names, alerts, dashboard{what} agree"
+          f" with the binary ({len(SETTINGS)} settings from --help, {len(METRICS)} metrics from"
+          " /metrics at start-up; rules and dashboard use only those)")
     return 0
 
 

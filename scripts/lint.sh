@@ -265,7 +265,16 @@ run_checkov() {
 }
 
 check_settings() {
-  python scripts/check_settings.py --rendered "${RENDER_DIR}"
+  # The settings and metrics are read from the binary (--help, and /metrics of a daemon started
+  # for a moment). Built as scripts/test.sh's `cargo test --all-targets` builds it (dev-dependency
+  # features unified), so after that run this is a no-op, not a second build of every crate.
+  cargo test --locked --no-run --all-targets --quiet
+  python scripts/check_settings.py --rendered "${RENDER_DIR}" \
+    --binary "${CARGO_TARGET_DIR:-${ROOT}/target}/debug/image-janitor"
+}
+
+check_layers() {
+  python scripts/check_layers.py
 }
 
 check_python() {
@@ -334,7 +343,8 @@ run "promtool check + test rules" check_rules
 run "terraform: python-hcl2 parse + module checks" check_terraform
 run "terraform fmt -check" terraform_fmt
 run "checkov (terraform, rendered kubernetes, dockerfile, secrets)" run_checkov
-run "settings, alerts and dashboard consistency" check_settings
+run "settings, metrics, docs, alerts and dashboard against the binary" check_settings
+run "module layers: imports point down, no cycles (src/)" check_layers
 run "python scripts" check_python
 run "cargo deny check (advisory db: local snapshot, else fetched)" cargo_deny
 

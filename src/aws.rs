@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::retry::{classify_code, is_clock_skew, AwsError, ErrorClass};
+use crate::aws_error::{classify_code, is_clock_skew, AwsError, ErrorClass};
 use crate::telemetry::events::AwsRequest;
 
 /// Load the standard AWS chain (env, profile, IRSA web identity, IMDS) with our timeouts.

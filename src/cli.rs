@@ -22,14 +22,25 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The settings no flag sets, read from the environment by `run`, `sweep` and `preflight`
+/// (config reads no other `JANITOR_*` variable: `config::tests` holds the two together), shown
+/// after their options. scripts/check_settings.py reads this block from `--help`.
+pub const ENV_ONLY_HELP: &str = "\
+Environment-only settings (no flag):
+  JANITOR_SWEEP_LEASE_BUCKET=<BUCKET>  Bucket of the sweeper's lease object [default: the first of JANITOR_BUCKETS]
+  JANITOR_SWEEP_LEASE_KEY=<KEY>        The lease object's key, outside JANITOR_PREFIX [default: image-janitor/sweeper.lease]
+  JANITOR_SWEEP_LEASE_TTL=<DURATION>   How long the lease stays live without renewal (2s-1d) [default: 2m]";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The daemon: receive loops, delete batcher, sweeper timer, HTTP endpoints.
+    #[command(after_help = ENV_ONLY_HELP)]
     Run(RunArgs),
     /// One sweep now: delete objects under the prefix older than the max age (for a CronJob).
     ///
     /// Takes the sweeper lease like the timer; prints `swept 0 objects (scanned 0)` if another
     /// replica holds it. Exit 1 if S3 refused some objects.
+    #[command(after_help = ENV_ONLY_HELP)]
     Sweep(SweepArgs),
     /// Inspect and replay the dead-letter queue.
     #[command(subcommand)]
@@ -41,6 +52,7 @@ pub enum Command {
     ///
     /// Takes the same settings as `run`. Exit 0 when nothing fails, 1 otherwise, 2 for bad
     /// configuration (before any AWS call). See docs/preflight.md.
+    #[command(after_help = ENV_ONLY_HELP)]
     Preflight(PreflightArgs),
 }
 

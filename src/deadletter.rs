@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use backon::Retryable;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
+use crate::aws_error::AwsError;
 use crate::queue::{attributes_size, Attribute, Attributes, Outgoing, Queue, Received};
 use crate::reason::{one_line, Reason, MAX_DETAIL_BYTES};
-use crate::retry::AwsError;
-use crate::telemetry::events::MessageDeadLettered;
+use crate::telemetry::events::{DeadLetterNotRemoved, MessageDeadLettered};
+use crate::timestamp::rfc3339;
 
 pub const ATTR_REASON: &str = "janitor.reason";
 pub const ATTR_DETAIL: &str = "janitor.detail";
@@ -23,17 +22,6 @@ pub const ATTR_PREFIX: &str = "janitor.";
 pub const MAX_ATTRIBUTES: usize = 10;
 /// SQS's largest message (body + attributes): 1 MiB.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
-/// RFC 3339 UTC timestamp, second precision (`2026-11-26T03:00:00Z`).
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    OffsetDateTime::from_unix_timestamp(secs as i64)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
-}
 
 /// The attributes a dead-lettered copy carries: the originals (minus any stale `janitor.*`)
 /// plus the four `janitor.*`. If that would exceed SQS's 10, the originals that do not fit
@@ -137,7 +125,11 @@ impl DeadLetter {
         .emit();
         if let Some(Err(e)) = results.into_iter().next() {
             // Already in the DLQ; it will come back and be dead-lettered again (a duplicate).
-            tracing::warn!(message_id = %msg.message_id, code = %e.code, "dead-lettered but not deleted from the main queue");
+            DeadLetterNotRemoved {
+                message_id: &msg.message_id,
+                error: &e,
+            }
+            .emit();
             return Err(e);
         }
         Ok(())

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::queue::Queue;
-use crate::telemetry::events::QueueDepthObserved;
+use crate::telemetry::events::{QueueDepthFailed, QueueDepthObserved};
 
 /// Poll until `stop` is cancelled. Failures are logged and retried at the next tick.
 pub async fn poll(
@@ -32,9 +32,11 @@ pub async fn poll(
                     delayed: d.delayed,
                 }
                 .emit(),
-                Err(e) => {
-                    tracing::warn!(queue = name, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "queue depth read failed")
+                Err(error) => QueueDepthFailed {
+                    queue: name,
+                    error: &error,
                 }
+                .emit(),
             }
         }
     }

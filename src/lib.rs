@@ -12,14 +12,16 @@
 //! | [`redact`] | URLs and free text as shown in logs, details and `dlq peek`: no query, fragment or userinfo (pure) |
 //! | [`queue`] | the `Queue` seam; [`queue::sqs`] is the only `aws_sdk_sqs` user |
 //! | [`store`] | the `ObjectStore` seam; [`store::s3`] is the only `aws_sdk_s3` user |
-//! | [`aws`] | SDK config and error classification, shared by the two adapters |
-//! | [`retry`] | error classes and backoff policies |
+//! | [`aws`] | SDK config and SDK error → [`aws_error::AwsError`], shared by the two adapters |
+//! | [`aws_error`] | [`aws_error::AwsError`] and its class (transient / permanent); pure |
+//! | [`retry`] | backoff policies |
 //! | [`worker`] | receive loops, delete batcher, acker, heartbeat, per-message verdicts |
 //! | [`deadletter`] | dead-lettering with `janitor.*` attributes |
 //! | [`dlq`] | operator tools: `dlq peek` and `dlq replay` |
 //! | [`sweeper`] | stale-object sweeps (one-shot and the in-daemon timer) under an S3 lease |
 //! | [`depth`] | queue-depth gauge poller |
 //! | [`telemetry`] | tracing init, operational events, HTTP endpoints, metrics |
+//! | [`timestamp`] | RFC 3339 UTC timestamps, formatted and parsed (pure) |
 //! | [`shutdown`] | signals |
 //! | [`app`] | `run` wired together, drain on shutdown |
 //! | [`publish`] | `image-janitor publish` |
@@ -27,6 +29,7 @@
 
 pub mod app;
 pub mod aws;
+pub mod aws_error;
 pub mod cli;
 pub mod config;
 pub mod deadletter;
@@ -44,6 +47,7 @@ pub mod shutdown;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;
+pub mod timestamp;
 pub mod worker;
 
 #[cfg(test)]

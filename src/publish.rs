@@ -2,10 +2,10 @@
 
 use std::time::SystemTime;
 
-use crate::deadletter::rfc3339;
+use crate::aws_error::AwsError;
 use crate::message::build_body;
 use crate::queue::{Attributes, Outgoing, Queue};
-use crate::retry::AwsError;
+use crate::timestamp::rfc3339;
 
 /// Build and send the message; returns the SQS message id.
 pub async fn publish(

@@ -192,3 +192,14 @@ async fn over_limit_and_clock_skew_are_survived_and_never_dead_letter() {
     let status = daemon.wait_exit(Duration::from_secs(30)).expect("exits");
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn a_bucket_name_urls_refuse_is_refused_by_config_too() {
+    // `a..b` is no S3 bucket name; config and image URLs share one rule (s3url::bucket).
+    for command in ["run", "sweep"] {
+        let (code, stderr) = offline(command, &[("JANITOR_BUCKETS", "bucket-a,a..b")]);
+        assert_eq!(code, 2, "{command}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("JANITOR_BUCKETS"), "{stderr}");
+    }
+}

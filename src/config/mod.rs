@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::cli::{CommonArgs, RunArgs, SweepArgs};
 use crate::queue::QueueId;
-use crate::s3url::{LocationPolicy, ObjectRef, S3Endpoint};
+use crate::s3url::{valid_bucket_name, LocationPolicy, ObjectRef, S3Endpoint};
 use crate::telemetry::LogFormat;
 
 /// A setting with a bad or missing value. Displays as one line.
@@ -162,14 +162,6 @@ fn dlq_url(raw: Option<&str>, main: &str) -> Result<Option<String>, ConfigError>
         ));
     }
     Ok(Some(url))
-}
-
-fn valid_bucket_name(b: &str) -> bool {
-    let ok_chars = b
-        .bytes()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-');
-    let ends = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    (3..=63).contains(&b.len()) && ok_chars && ends(b.bytes().next()) && ends(b.bytes().last())
 }
 
 fn log_format(raw: &str) -> Result<LogFormat, ConfigError> {

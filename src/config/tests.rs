@@ -45,6 +45,22 @@ fn bucket_names() {
     assert!(!valid_bucket_name("-dash"));
 }
 
+/// One rule for both paths: a name `JANITOR_BUCKETS` refuses is a name no image URL may carry.
+#[test]
+fn a_double_dot_bucket_is_refused_by_config_and_by_urls() {
+    let mut args = run_args();
+    args.common.buckets = Some("b-one,a..b".into());
+    let err = run(&args).expect_err("a..b is not a bucket name");
+    assert_eq!(err.setting, "JANITOR_BUCKETS");
+    assert!(err.to_string().contains("\"a..b\""), "{err}");
+    let err = crate::s3url::parse_url("s3://a..b/keep-images/x.jpg", None).expect_err("a..b");
+    assert!(err.contains("invalid bucket name"), "{err}");
+    // The lease bucket (environment only) follows the same rule.
+    let lease_env = |name: &str| (name == "JANITOR_SWEEP_LEASE_BUCKET").then(|| "a..b".to_string());
+    let err = run_in(&run_args(), &lease_env).expect_err("a..b lease bucket");
+    assert_eq!(err.setting, "JANITOR_SWEEP_LEASE_BUCKET");
+}
+
 fn run_args() -> RunArgs {
     RunArgs {
         common: CommonArgs {
@@ -445,5 +461,54 @@ mod property {
                 }
             }
         }
+    }
+}
+
+/// Every `JANITOR_*` variable config reads is either a flag's `env` or listed in the
+/// environment-only block of `--help` (what scripts/check_settings.py derives the settings from).
+#[test]
+fn every_variable_config_reads_is_shown_by_help() {
+    use clap::CommandFactory;
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    fn envs(cmd: &clap::Command, out: &mut BTreeSet<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(name) = arg.get_env() {
+                out.insert(name.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            envs(sub, out);
+        }
+    }
+    let mut shown = BTreeSet::new();
+    envs(&crate::cli::Cli::command(), &mut shown);
+    let env_only: BTreeSet<String> = crate::cli::ENV_ONLY_HELP
+        .split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+        .filter(|w| w.starts_with("JANITOR_"))
+        .map(str::to_owned)
+        .collect();
+    assert!(env_only.contains("JANITOR_SWEEP_LEASE_TTL"), "{env_only:?}");
+
+    let asked = RefCell::new(BTreeSet::new());
+    let env = |name: &str| {
+        asked.borrow_mut().insert(name.to_owned());
+        None
+    };
+    run_in(&run_args(), &env).expect("defaults validate");
+    let sweep = SweepArgs {
+        common: run_args().common,
+        dry_run: None,
+        max_age: "7d".into(),
+    };
+    sweep_in(&sweep, &env).expect("defaults validate");
+    let asked = asked.into_inner();
+    assert!(asked.contains("JANITOR_SWEEP_LEASE_KEY"), "{asked:?}");
+    for name in asked.iter().filter(|n| n.starts_with("JANITOR_")) {
+        assert!(
+            shown.contains(name) || env_only.contains(name),
+            "config reads {name}, which no flag's env nor ENV_ONLY_HELP names"
+        );
     }
 }

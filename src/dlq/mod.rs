@@ -18,12 +18,12 @@ pub mod render;
 pub mod replay;
 pub mod scan;
 
+use crate::aws_error::AwsError;
 use crate::deadletter::{
     strip_janitor_attributes, ATTR_ATTEMPTS, ATTR_DETAIL, ATTR_FAILED_AT, ATTR_REASON,
 };
 use crate::queue::{Attributes, Received};
 use crate::reason::Reason;
-use crate::retry::AwsError;
 
 /// A DLQ operation failed as a whole (not one entry of a batch).
 #[derive(Debug, Clone, thiserror::Error)]

@@ -7,6 +7,7 @@ use super::render;
 use super::scan::{RestoreFailure, Scanner};
 use super::{DlqError, DlqMessage};
 use crate::queue::{Depth, Queue};
+use crate::telemetry::events::PeekRestoreFailed;
 
 /// How a peek reads the queue.
 #[derive(Debug, Clone)]
@@ -57,7 +58,11 @@ pub async fn peek(dlq: &dyn Queue, opts: &PeekOptions) -> Result<PeekReport, Dlq
     }
     let restore_failures = scanner.restore().await;
     for f in &restore_failures {
-        tracing::warn!(message_id = %f.message_id, error = %f.error, "could not make a peeked message visible again; it reappears when its visibility timeout ends");
+        PeekRestoreFailed {
+            message_id: &f.message_id,
+            error: &f.error,
+        }
+        .emit();
     }
     match failed {
         Some(e) => Err(e),

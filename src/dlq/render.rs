@@ -22,17 +22,6 @@ pub fn depth_line(d: &Depth) -> String {
     )
 }
 
-/// The first JSON line of `peek --json`.
-pub fn depth_json(d: &Depth) -> String {
-    json!({
-        "kind": "depth",
-        "approximate_visible": d.visible,
-        "approximate_inflight": d.inflight,
-        "approximate_delayed": d.delayed,
-    })
-    .to_string()
-}
-
 /// One message as one JSON line: the fields of the table plus the body and the original
 /// (non-`janitor.*`) attributes. URLs are redacted everywhere, the body included (every other
 /// byte of it kept, so a JSON body is still JSON).
@@ -215,13 +204,6 @@ mod tests {
         assert_eq!(v["image_count"], 5);
         assert_eq!(v["body"], "{\"x\": 1}\n");
         assert_eq!(v["attributes"]["trace"]["string_value"], "abc");
-        let depth: Value = serde_json::from_str(&depth_json(&Depth {
-            visible: 7,
-            inflight: 1,
-            delayed: 0,
-        }))
-        .expect("json");
-        assert_eq!(depth["approximate_visible"], 7);
     }
 
     #[test]

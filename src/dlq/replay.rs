@@ -7,8 +7,8 @@ use backon::Retryable;
 use super::pace::Pacer;
 use super::scan::{short_retry, RestoreFailure, Scanner};
 use super::{DlqError, DlqMessage};
+use crate::aws_error::AwsError;
 use crate::queue::{size_batches, Outgoing, Queue, Receipt, Received};
-use crate::retry::AwsError;
 
 pub use crate::config::ReplayOptions;
 

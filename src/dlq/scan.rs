@@ -13,8 +13,8 @@ use std::time::Duration;
 use backon::Retryable;
 use tokio::time::Instant;
 
+use crate::aws_error::AwsError;
 use crate::queue::{Queue, Receipt, Received};
-use crate::retry::AwsError;
 
 /// ChangeMessageVisibilityBatch / DeleteMessageBatch take at most this many entries.
 pub const BATCH: usize = 10;

@@ -13,7 +13,7 @@ mod store_tests;
 pub use queue::{FakeQueue, QueueCall};
 pub use store::FakeStore;
 
-use crate::retry::{AwsError, ErrorClass};
+use crate::aws_error::{AwsError, ErrorClass};
 
 /// A transient error as an adapter would classify it.
 pub fn transient(service: &'static str, operation: &'static str, code: &str) -> AwsError {

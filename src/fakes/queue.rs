@@ -15,10 +15,10 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{permanent, sqs_rules};
+use crate::aws_error::AwsError;
 use crate::queue::{
     Attributes, BatchResult, Depth, Outgoing, Queue, QueueSettings, Receipt, Received,
 };
-use crate::retry::AwsError;
 
 /// One call the fake saw.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use super::FakeQueue;
+use crate::aws_error::AwsError;
 use crate::queue::{Attribute, Attributes, Outgoing, Queue, QueueSettings, Receipt};
-use crate::retry::AwsError;
 
 const VIS: Duration = Duration::from_secs(30);
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::permanent;
+use crate::aws_error::AwsError;
 use crate::queue::{Outgoing, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
-use crate::retry::AwsError;
 
 /// `MaxNumberOfMessages` is 1..=10.
 pub const MAX_RECEIVE: u8 = 10;

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use super::{permanent, transient};
-use crate::retry::AwsError;
+use crate::aws_error::AwsError;
 use crate::store::{CondPut, KeyOutcome, LifecycleRule, ListPage, Listed, ObjectStore, Versioned};
 
 #[derive(Default)]

@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use super::{permanent, transient, FakeStore};
-use crate::retry::AwsError;
+use crate::aws_error::AwsError;
 use crate::store::{CondPut, ObjectStore};
 
 fn code<T: std::fmt::Debug>(r: Result<T, AwsError>) -> String {

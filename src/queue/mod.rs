@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use crate::retry::AwsError;
+use crate::aws_error::AwsError;
 
 /// An opaque receipt handle: proof of one receive, needed to delete or release the message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -264,7 +264,7 @@ pub trait Queue: Send + Sync + 'static {
                 operation: "SendMessageBatch",
                 code: "EmptyResponse".into(),
                 message: "no result for the single entry".into(),
-                class: crate::retry::ErrorClass::Transient,
+                class: crate::aws_error::ErrorClass::Transient,
                 request_id: None,
             }),
         }

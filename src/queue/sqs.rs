@@ -16,7 +16,7 @@ use super::{
     Attribute, Attributes, BatchResult, Depth, Outgoing, Queue, QueueSettings, Receipt, Received,
 };
 use crate::aws::{build_error, entry_error, observe};
-use crate::retry::{AwsError, ErrorClass};
+use crate::aws_error::{AwsError, ErrorClass};
 
 const SERVICE: &str = "sqs";
 

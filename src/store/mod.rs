@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use crate::retry::AwsError;
+use crate::aws_error::AwsError;
 
 /// S3 refuses DeleteObjects requests with more keys than this (moto does not: we enforce it).
 pub const MAX_KEYS_PER_DELETE: usize = 1000;
@@ -115,7 +115,7 @@ pub trait ObjectStore: Send + Sync + 'static {
             operation: "GetBucketLifecycleConfiguration",
             code: "NotImplemented".into(),
             message: format!("this store cannot read the lifecycle configuration of {bucket}"),
-            class: crate::retry::ErrorClass::Permanent,
+            class: crate::aws_error::ErrorClass::Permanent,
             request_id: None,
         })
     }

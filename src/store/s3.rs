@@ -12,7 +12,7 @@ use super::{
     MAX_KEYS_PER_DELETE,
 };
 use crate::aws::{build_error, classify, entry_error, observe};
-use crate::retry::{classify_code, AwsError, ErrorClass};
+use crate::aws_error::{classify_code, AwsError, ErrorClass};
 use crate::telemetry::events::AwsRequest;
 
 const SERVICE: &str = "s3";

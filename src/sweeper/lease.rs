@@ -20,13 +20,12 @@ use std::time::{Duration, SystemTime};
 
 use backon::{BackoffBuilder, Retryable};
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use super::clock::Clock;
+use crate::aws_error::AwsError;
 use crate::config::LeaseLocation;
-use crate::retry::AwsError;
 use crate::store::{CondPut, ObjectStore};
+use crate::timestamp::{parse_rfc3339, rfc3339_precise};
 
 /// Lease timings.
 #[derive(Debug, Clone, Copy)]
@@ -126,24 +125,12 @@ pub struct LeaseState {
     pub last_completed_at: Option<SystemTime>,
 }
 
-fn fmt_time(t: SystemTime) -> String {
-    OffsetDateTime::from(t)
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
-}
-
-fn parse_time(s: &str) -> Option<SystemTime> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .ok()
-        .map(SystemTime::from)
-}
-
 impl LeaseState {
     pub fn encode(&self) -> Vec<u8> {
         let body = Body {
             holder: self.holder.clone(),
-            expires_at: fmt_time(self.expires_at),
-            last_completed_at: self.last_completed_at.map(fmt_time),
+            expires_at: rfc3339_precise(self.expires_at),
+            last_completed_at: self.last_completed_at.map(rfc3339_precise),
         };
         serde_json::to_vec(&body).unwrap_or_default()
     }
@@ -153,8 +140,8 @@ impl LeaseState {
         let body: Body = serde_json::from_slice(raw).ok()?;
         Some(LeaseState {
             holder: body.holder,
-            expires_at: parse_time(&body.expires_at)?,
-            last_completed_at: body.last_completed_at.as_deref().and_then(parse_time),
+            expires_at: parse_rfc3339(&body.expires_at)?,
+            last_completed_at: body.last_completed_at.as_deref().and_then(parse_rfc3339),
         })
     }
 }

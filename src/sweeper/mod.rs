@@ -36,7 +36,7 @@ use self::scan::{Scan, ScanError};
 use crate::config::SweepSettings;
 use crate::s3url::LocationPolicy;
 use crate::store::ObjectStore;
-use crate::telemetry::events::SweepFinished;
+use crate::telemetry::events::{LeaseTrouble, SweepFinished, SweepLeaseTrouble, SweepOutcome};
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -146,7 +146,11 @@ impl Sweeper {
             (_, Err(f)) if matches!(f.error, SweepError::Lease(LeaseError::Lost { .. })) => Err(f),
             (Some(lease), result) => {
                 if let Err(e) = lease.release(store, completed).await {
-                    tracing::warn!(error = %e, "could not release the sweeper lease; it expires on its own");
+                    SweepLeaseTrouble {
+                        trouble: LeaseTrouble::ReleaseFailed,
+                        error: &e,
+                    }
+                    .emit();
                 }
                 result
             }
@@ -206,11 +210,11 @@ impl Sweeper {
                         match l.renew(self.store.as_ref()).await {
                             Ok(()) => tracing::debug!("sweeper lease renewed"),
                             Err(e @ (LeaseError::Lost { .. } | LeaseError::Expired { .. })) => {
-                                tracing::warn!(error = %e, "sweeper lease lost; stopping the sweep");
+                                SweepLeaseTrouble { trouble: LeaseTrouble::Lost, error: &e }.emit();
                                 lease_error = Some(e);
                                 halt.cancel();
                             }
-                            Err(e) => tracing::warn!(error = %e, "sweeper lease renewal failed; will retry"),
+                            Err(e) => SweepLeaseTrouble { trouble: LeaseTrouble::RenewFailed, error: &e }.emit(),
                         }
                     }
                 }
@@ -253,76 +257,51 @@ impl Sweeper {
         for census in completed {
             census.emit(dry_run);
         }
-        match &result {
-            Ok(r) if r.skipped.is_some() => SweepFinished {
-                outcome: "skipped",
-                scanned: 0,
-                deleted: 0,
+        match outcome(&result) {
+            Some((outcome, done)) => SweepFinished {
+                outcome,
+                scanned: done.scanned,
+                deleted: done.deleted,
                 elapsed,
                 dry_run,
-                error: None,
             }
             .emit(),
-            Ok(r) if r.failed > 0 => {
-                let msg = format!(
-                    "{} objects could not be deleted (see the warnings above)",
-                    r.failed
-                );
-                SweepFinished {
-                    outcome: "error",
-                    scanned: r.scanned,
-                    deleted: r.deleted,
-                    elapsed,
-                    dry_run,
-                    error: Some(&msg),
+            None => {
+                if let Err(f) = &result {
+                    tracing::info!(
+                        scanned = f.partial.scanned,
+                        deleted = f.partial.deleted,
+                        "sweep interrupted by shutdown; lease released"
+                    );
                 }
-                .emit()
-            }
-            Ok(r) => SweepFinished {
-                outcome: "ok",
-                scanned: r.scanned,
-                deleted: r.deleted,
-                elapsed,
-                dry_run,
-                error: None,
-            }
-            .emit(),
-            Err(f) if matches!(f.error, SweepError::Interrupted) => {
-                tracing::info!(
-                    scanned = f.partial.scanned,
-                    deleted = f.partial.deleted,
-                    "sweep interrupted by shutdown; lease released"
-                );
-            }
-            Err(f) => {
-                let msg = f.error.to_string();
-                SweepFinished {
-                    outcome: "error",
-                    scanned: f.partial.scanned,
-                    deleted: f.partial.deleted,
-                    elapsed,
-                    dry_run,
-                    error: Some(&msg),
-                }
-                .emit()
             }
         }
         result
     }
 }
 
-/// One sweep over every allowed bucket, under the lease (the one-shot `image-janitor sweep`).
-/// A sweep skipped because another replica holds the lease returns a report with `skipped` set
-/// and nothing scanned.
-pub async fn sweep_once(
-    store: Arc<dyn ObjectStore>,
-    policy: &LocationPolicy,
-    settings: &SweepSettings,
-) -> Result<SweepReport, SweepFailure> {
-    sweep_until(store, policy, settings, std::future::pending()).await
+/// How a sweep ended, and the report of what it did (`None`: interrupted by shutdown, which is
+/// no outcome: the sweep simply did not finish). Some objects refused is an `error` outcome
+/// although the sweep went on: an operator has something to fix.
+pub fn outcome(result: &Result<SweepReport, SweepFailure>) -> Option<(SweepOutcome, &SweepReport)> {
+    match result {
+        Ok(r) if r.skipped.is_some() => Some((SweepOutcome::Skipped, r)),
+        Ok(r) if r.failed > 0 => {
+            let why = format!(
+                "{} objects could not be deleted (see the warnings above)",
+                r.failed
+            );
+            Some((SweepOutcome::Failed(why), r))
+        }
+        Ok(r) => Some((SweepOutcome::Ok, r)),
+        Err(f) if matches!(f.error, SweepError::Interrupted) => None,
+        Err(f) => Some((SweepOutcome::Failed(f.error.to_string()), &f.partial)),
+    }
 }
 
-/// Like [`sweep_once`], interrupted (lease released) when `shutdown` resolves.
+/// One sweep over every allowed bucket, under the lease (the one-shot `image-janitor sweep`),
+/// interrupted (lease released) when `shutdown` resolves. A sweep skipped because another
+/// replica holds the lease returns a report with `skipped` set and nothing scanned.
 pub async fn sweep_until(
     store: Arc<dyn ObjectStore>,
     policy: &LocationPolicy,

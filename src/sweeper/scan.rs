@@ -14,11 +14,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::census::{Census, Heap};
 use super::clock::Clock;
+use crate::aws_error::AwsError;
 use crate::config::LeaseLocation;
-use crate::retry::AwsError;
 use crate::s3url::{LocationPolicy, ObjectRef};
 use crate::store::{ObjectStore, MAX_KEYS_PER_DELETE};
-use crate::telemetry::events::{DeleteBatchDone, ObjectAudit, Source};
+use crate::telemetry::events::{
+    DeleteBatchDone, ObjectAudit, Source, SweepDeleteRefused, SweepKeysStillFailing,
+    SweepListRetried,
+};
 
 /// Batches of keys waiting for a deleter (each ≤ 1000 keys).
 const CHANNEL_BATCHES: usize = 2;
@@ -152,10 +155,11 @@ impl Scan<'_> {
                     .retry(crate::retry::delete_backoff())
                     .sleep(tokio::time::sleep)
                     .when(AwsError::is_transient)
-                    .notify(|e, wait| tracing::warn!(
-                        bucket = self.bucket, error = %e, retry_in_ms = wait.as_millis() as u64,
-                        "sweeper: listing failed; retrying"
-                    )) => r,
+                    .notify(|error, retry_in| SweepListRetried {
+                        bucket: self.bucket,
+                        error,
+                        retry_in,
+                    }.emit()) => r,
                 _ = self.halt.cancelled() => return (scanned, kept, None),
             };
             let page = match page {
@@ -313,7 +317,12 @@ impl Scan<'_> {
                             }
                             Err(e) => {
                                 permanent += 1;
-                                tracing::warn!(bucket = self.bucket, key = %o.key, error = %e, "sweeper: delete refused");
+                                SweepDeleteRefused {
+                                    bucket: self.bucket,
+                                    key: &o.key,
+                                    error: &e,
+                                }
+                                .emit();
                                 self.audit(&o.key, Some(&e.code));
                             }
                         }
@@ -360,11 +369,11 @@ impl Scan<'_> {
                             done(deleted, failed, &unconfirmed, error)
                         }
                         None => {
-                            tracing::warn!(
-                                bucket = self.bucket,
-                                keys = retry.len(),
-                                "sweeper: keys still failing after retries"
-                            );
+                            SweepKeysStillFailing {
+                                bucket: self.bucket,
+                                keys: retry.len(),
+                            }
+                            .emit();
                             done(deleted, failed, &unconfirmed, None)
                         }
                     };

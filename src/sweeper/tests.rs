@@ -11,11 +11,12 @@ use super::clock::Clock;
 use super::lease::{self, Acquired, LeaseError, LeaseState, LeaseTiming, Skip};
 use super::scan::Scan;
 use super::{timer, SweepError, SweepReport, Sweeper};
+use crate::aws_error::AwsError;
 use crate::config::{LeaseLocation, SweepSettings};
 use crate::fakes::{transient, FakeStore};
-use crate::retry::AwsError;
 use crate::s3url::LocationPolicy;
 use crate::store::{CondPut, KeyOutcome, ListPage, ObjectStore, Versioned};
+use crate::telemetry::events::SweepOutcome;
 
 const DAY: Duration = Duration::from_secs(86_400);
 const LEASE_KEY: &str = "image-janitor/sweeper.lease";
@@ -522,4 +523,49 @@ async fn shutdown_stops_a_sweep_promptly_and_releases_the_lease() {
         st.last_completed_at, None,
         "an interrupted sweep is not a completed one"
     );
+}
+
+/// `SweepFinished.outcome` comes from the sweep's own result, through the real sweep path.
+#[tokio::test(start_paused = true)]
+async fn the_outcome_is_built_from_the_sweeps_result() {
+    let stop = CancellationToken::new();
+    let store = FakeStore::new(&["b-one", "b-two"]);
+    store.put("b-one", "tmp/a", stale());
+    let a = sweeper(Arc::new(store.clone()), "a", settings(false));
+    let ok = a.sweep(None, &stop).await;
+    assert!(matches!(super::outcome(&ok), Some((SweepOutcome::Ok, r)) if r.deleted == 1));
+
+    // Just completed: a second sweep with a minimum gap is skipped.
+    let again = a.sweep(Some(Duration::from_secs(3600)), &stop).await;
+    assert!(matches!(super::outcome(&again), Some((SweepOutcome::Skipped, r)) if r.scanned == 0));
+
+    // A refused key: the sweep goes on, but the outcome is an error naming the count.
+    store.put("b-one", "tmp/denied", stale());
+    store.deny_key("tmp/denied");
+    let refused = a.sweep(None, &stop).await;
+    match super::outcome(&refused) {
+        Some((SweepOutcome::Failed(why), r)) => {
+            assert_eq!(r.failed, 1);
+            assert!(why.contains("1 objects could not be deleted"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A listing refused: the sweep fails, the partial report is what it did.
+    store.deny_list();
+    let failed = a.sweep(None, &stop).await;
+    assert!(failed.is_err());
+    assert!(
+        matches!(super::outcome(&failed), Some((SweepOutcome::Failed(why), _)) if why.contains("b-one"))
+    );
+
+    // Interrupted by shutdown: no outcome at all.
+    let interrupted = Err(super::SweepFailure {
+        partial: SweepReport::default(),
+        error: SweepError::Interrupted,
+    });
+    assert_eq!(super::outcome(&interrupted), None);
+    assert_eq!(SweepOutcome::Failed(String::new()).as_str(), "error");
+    assert_eq!(SweepOutcome::Skipped.as_str(), "skipped");
+    assert_eq!(SweepOutcome::Ok.as_str(), "ok");
 }

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use super::audit_enabled;
 use super::metrics as m;
+use crate::aws_error::{AwsError, ErrorClass};
 use crate::reason::Reason;
 use crate::redact;
-use crate::retry::ErrorClass;
 
 /// Where a deletion came from (`source` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,28 +260,48 @@ impl Inflight {
     }
 }
 
+/// How a sweep ended (the `outcome` label of `janitor_sweeps_total`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepOutcome {
+    /// Every allowed bucket was swept and every stale object deleted.
+    Ok,
+    /// Not run: another replica held the lease, or a sweep completed recently.
+    Skipped,
+    /// The sweep stopped early, or some objects could not be deleted: why.
+    Failed(String),
+}
+
+impl SweepOutcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SweepOutcome::Ok => "ok",
+            SweepOutcome::Skipped => "skipped",
+            SweepOutcome::Failed(_) => "error",
+        }
+    }
+}
+
 /// A sweep ended.
-pub struct SweepFinished<'a> {
-    /// `ok`, `error` or `skipped`.
-    pub outcome: &'a str,
+pub struct SweepFinished {
+    pub outcome: SweepOutcome,
     pub scanned: u64,
     pub deleted: u64,
     pub elapsed: Duration,
     pub dry_run: bool,
-    pub error: Option<&'a str>,
 }
 
-impl SweepFinished<'_> {
+impl SweepFinished {
     pub fn emit(&self) {
-        match self.outcome {
-            "error" => tracing::error!(
+        let outcome = self.outcome.as_str();
+        match &self.outcome {
+            SweepOutcome::Failed(error) => tracing::error!(
                 scanned = self.scanned,
                 deleted = self.deleted,
-                error = self.error,
+                error = error.as_str(),
                 elapsed_ms = self.elapsed.as_millis() as u64,
                 "sweep failed"
             ),
-            outcome => tracing::info!(
+            SweepOutcome::Ok | SweepOutcome::Skipped => tracing::info!(
                 outcome,
                 scanned = self.scanned,
                 deleted = self.deleted,
@@ -290,17 +310,12 @@ impl SweepFinished<'_> {
                 "sweep finished"
             ),
         }
-        let outcome = match self.outcome {
-            "ok" => "ok",
-            "skipped" => "skipped",
-            _ => "error",
-        };
         metrics::counter!(m::SWEEPS, "outcome" => outcome).increment(1);
         metrics::counter!(m::SWEEP_SCANNED).increment(self.scanned);
-        if outcome != "skipped" {
+        if self.outcome != SweepOutcome::Skipped {
             metrics::histogram!(m::SWEEP_DURATION).record(self.elapsed.as_secs_f64());
         }
-        if outcome == "ok" {
+        if self.outcome == SweepOutcome::Ok {
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map(|d| d.as_secs_f64())
@@ -400,5 +415,161 @@ impl PrefixObserved<'_> {
         metrics::gauge!(m::PREFIX_STALE_REMAINING, "bucket" => bucket.clone())
             .set(self.stale_remaining as f64);
         metrics::gauge!(m::PREFIX_SCAN_TIMESTAMP, "bucket" => bucket).set(at);
+    }
+}
+
+// AWS failures outside the worker, logged where they happen (no metric of their own: the
+// failed request is already counted by `janitor_aws_requests_total`, and what it costs shows in
+// the gauges and counters of the work it stopped). Each names the AWS `code`, the `request_id`
+// when AWS returned one, and the message as `error`.
+
+/// A queue-depth read failed; `janitor_queue_messages` keeps its previous values.
+pub struct QueueDepthFailed<'a> {
+    /// `main` or `dlq`.
+    pub queue: &'static str,
+    pub error: &'a AwsError,
+}
+
+impl QueueDepthFailed<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::warn!(
+            queue = self.queue,
+            code = %e.code,
+            request_id = e.request_id.as_deref(),
+            error = %e.message,
+            "queue depth read failed"
+        );
+    }
+}
+
+/// The dead-lettered copy was sent but the original not deleted from the main queue: it comes
+/// back and is dead-lettered again (a duplicate in the DLQ, never a loss).
+pub struct DeadLetterNotRemoved<'a> {
+    pub message_id: &'a str,
+    pub error: &'a AwsError,
+}
+
+impl DeadLetterNotRemoved<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::warn!(
+            message_id = self.message_id,
+            code = %e.code,
+            request_id = e.request_id.as_deref(),
+            error = %e.message,
+            "dead-lettered but not deleted from the main queue"
+        );
+    }
+}
+
+/// A page of the sweeper's listing failed transiently; it is asked for again after `retry_in`.
+pub struct SweepListRetried<'a> {
+    pub bucket: &'a str,
+    pub error: &'a AwsError,
+    pub retry_in: Duration,
+}
+
+impl SweepListRetried<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::warn!(
+            bucket = self.bucket,
+            code = %e.code,
+            request_id = e.request_id.as_deref(),
+            error = %e.message,
+            retry_in_ms = self.retry_in.as_millis() as u64,
+            "sweeper: listing failed; retrying"
+        );
+    }
+}
+
+/// S3 refused to delete one stale object (per-key error of a DeleteObjects); the sweep goes on.
+pub struct SweepDeleteRefused<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub error: &'a AwsError,
+}
+
+impl SweepDeleteRefused<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::warn!(
+            bucket = self.bucket,
+            key = self.key,
+            code = %e.code,
+            request_id = e.request_id.as_deref(),
+            error = %e.message,
+            "sweeper: delete refused"
+        );
+    }
+}
+
+/// Stale objects whose deletes still failed transiently after the sweeper's retries.
+pub struct SweepKeysStillFailing<'a> {
+    pub bucket: &'a str,
+    pub keys: usize,
+}
+
+impl SweepKeysStillFailing<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            bucket = self.bucket,
+            keys = self.keys,
+            "sweeper: keys still failing after retries"
+        );
+    }
+}
+
+/// The sweeper's lease could not be renewed (`lost`: another replica has it, or it expired,
+/// and the sweep stops; otherwise it is tried again) or released (it expires on its own).
+pub struct SweepLeaseTrouble<'a> {
+    pub trouble: LeaseTrouble,
+    /// The lease error, whole (it names the lease object and the AWS error).
+    pub error: &'a dyn std::fmt::Display,
+}
+
+/// What went wrong with the sweeper's lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseTrouble {
+    Lost,
+    RenewFailed,
+    ReleaseFailed,
+}
+
+impl SweepLeaseTrouble<'_> {
+    pub fn emit(&self) {
+        let error = self.error;
+        match self.trouble {
+            LeaseTrouble::Lost => {
+                tracing::warn!(error = %error, "sweeper lease lost; stopping the sweep")
+            }
+            LeaseTrouble::RenewFailed => {
+                tracing::warn!(error = %error, "sweeper lease renewal failed; will retry")
+            }
+            LeaseTrouble::ReleaseFailed => tracing::warn!(
+                error = %error,
+                "could not release the sweeper lease; it expires on its own"
+            ),
+        }
+    }
+}
+
+/// `dlq peek` could not make a message visible again; it reappears when its hold expires.
+pub struct PeekRestoreFailed<'a> {
+    pub message_id: &'a str,
+    pub error: &'a AwsError,
+}
+
+impl PeekRestoreFailed<'_> {
+    pub fn emit(&self) {
+        let e = self.error;
+        tracing::warn!(
+            message_id = self.message_id,
+            code = %e.code,
+            request_id = e.request_id.as_deref(),
+            error = %e.message,
+            "could not make a peeked message visible again; it reappears when its visibility timeout ends"
+        );
     }
 }

@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::aws_error::{AwsError, ErrorClass};
 use crate::queue::{Queue, Receipt};
-use crate::retry::{AwsError, ErrorClass};
 use crate::telemetry::events::MessagesAcked;
 
 const MAX_BATCH: usize = 10;

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::intake::{HandOver, Intake};
-use crate::retry::{AwsError, ErrorClass};
+use crate::aws_error::{AwsError, ErrorClass};
 use crate::s3url::ObjectRef;
 use crate::store::{KeyOutcome, ObjectStore, MAX_KEYS_PER_DELETE};
 use crate::telemetry::events::{DeleteBatchDone, Source};

@@ -14,9 +14,10 @@ use crate::deadletter::DeadLetter;
 use crate::message::plan;
 use backon::BackoffBuilder;
 
+use crate::aws_error::AwsError;
 use crate::queue::{Queue, Received};
 use crate::reason::{Reason, Rejection};
-use crate::retry::{delete_backoff, release_delay, AwsError};
+use crate::retry::{delete_backoff, release_delay};
 use crate::s3url::{LocationPolicy, ObjectRef, S3Endpoint};
 use crate::telemetry::events::{ClockSkew, Inflight, MessageRetried, ObjectAudit, Source};
 
