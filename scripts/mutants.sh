@@ -17,7 +17,8 @@
 # seconds; 120), MUTANTS_BUILD_TIMEOUT (seconds; 900), MUTANTS_OUT (target/mutants-report; a
 # subdirectory per set of modules, e.g. retry-reason/mutants.out),
 # MUTANTS_TARGET_DIR (target/mutants-build: a cargo target dir kept between runs, seeded once
-# from target/debug so that dependencies are not rebuilt).
+# from target/debug so that dependencies are not rebuilt), MUTANTS_BASELINE (run; `skip` when the
+# unit tests are known to pass, saving one full test run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,11 +79,12 @@ if [ "$list" = 1 ]; then
 fi
 
 # cargo-mutants builds a copy of the tree; a target dir kept between runs (and seeded from the
-# normal one) means only this crate is rebuilt, not the AWS SDK.
+# normal one, timestamps kept, or cargo sees every dependency as dirty) means only this crate
+# is rebuilt, not the AWS SDK.
 if [ ! -d "$TARGET_DIR/debug" ] && [ -d target/debug/deps ]; then
   echo "seeding $TARGET_DIR from target/debug (once) ..." >&2
   mkdir -p "$TARGET_DIR/debug"
-  cp -r --reflink=auto target/debug/deps target/debug/build target/debug/.fingerprint \
+  cp -a --reflink=auto target/debug/deps target/debug/build target/debug/.fingerprint \
     "$TARGET_DIR/debug/"
 fi
 export CARGO_TARGET_DIR="$TARGET_DIR"
@@ -94,8 +96,8 @@ mkdir -p "$OUT"
 status=0
 cargo mutants "${file_args[@]}" \
   --jobs "$JOBS" --timeout "$TIMEOUT" --build-timeout "$BUILD_TIMEOUT" \
-  --output "$OUT" --no-shuffle \
-  -- --lib || status=$?
+  --output "$OUT" --no-shuffle --baseline "${MUTANTS_BASELINE:-run}" \
+  --cargo-arg=--lib || status=$?
 # cargo-mutants exits 2 when mutants were missed, 3 on timeouts: the report says which.
 
 report="$OUT/mutants.out"
