@@ -1,4 +1,4 @@
-//! Which codes are transient and which permanent, and what counts as this node's clock skew.
+//! Unit tests of `aws_error`.
 
 use super::*;
 
@@ -52,4 +52,34 @@ fn access_and_missing_bucket_are_permanent() {
             "{code}"
         );
     }
+}
+
+fn error(code: &str, class: ErrorClass) -> AwsError {
+    AwsError {
+        service: "s3",
+        operation: "DeleteObjects",
+        code: code.into(),
+        message: "slow down".into(),
+        class,
+        request_id: None,
+    }
+}
+
+#[test]
+fn class_names_and_error_text() {
+    assert_eq!(ErrorClass::Transient.as_str(), "transient");
+    assert_eq!(ErrorClass::Permanent.to_string(), "permanent");
+    let e = error("SlowDown", ErrorClass::Transient);
+    assert!(e.is_transient());
+    assert!(!error("AccessDenied", ErrorClass::Permanent).is_transient());
+    assert_eq!(
+        e.to_string(),
+        "s3 DeleteObjects failed (transient): SlowDown: slow down"
+    );
+}
+
+#[test]
+fn clock_skew_is_read_from_the_error() {
+    assert!(error("RequestTimeTooSkewed", ErrorClass::Transient).is_clock_skew());
+    assert!(!error("SlowDown", ErrorClass::Transient).is_clock_skew());
 }

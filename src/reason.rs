@@ -172,4 +172,30 @@ mod tests {
         let short = Rejection::new(Reason::DeleteRejected, "s3://b/k: AccessDenied");
         assert_eq!(short.detail, "s3://b/k: AccessDenied");
     }
+
+    #[test]
+    fn names_are_the_contracts() {
+        let names: Vec<String> = Reason::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "invalid_json",
+                "invalid_message",
+                "unsupported_version",
+                "invalid_url",
+                "forbidden_location",
+                "delete_rejected",
+                "retries_exhausted",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_line_cuts_only_past_max_and_on_a_character_boundary() {
+        assert_eq!(one_line("abcdef", 6), "abcdef", "exactly max: kept");
+        assert_eq!(one_line("abcdefg", 6), "abc...");
+        // "日" is 3 bytes: a cut at byte 4 backs up to the boundary at 3.
+        assert_eq!(one_line("日日日", 7), "日...");
+        assert_eq!(one_line("a\tb", 10), "a b");
+    }
 }

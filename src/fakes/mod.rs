@@ -3,7 +3,12 @@
 //! what the business logic asked for.
 
 mod queue;
+#[cfg(test)]
+mod queue_tests;
+mod sqs_rules;
 mod store;
+#[cfg(test)]
+mod store_tests;
 
 pub use queue::{FakeQueue, QueueCall};
 pub use store::FakeStore;

@@ -1,4 +1,11 @@
 //! `FakeQueue`: an in-memory SQS with visibility, receive counts, batch calls and injected failures.
+//!
+//! It refuses what SQS refuses ([`super::sqs_rules`]), so a unit test cannot pass on a request
+//! the service would reject. Receipts behave as SQS's do: each receive issues a new one; a
+//! visibility change needs the current receipt of a message still in flight; a delete with a
+//! stale receipt (the message was received again since) is accepted and deletes nothing, and a
+//! delete of an already deleted message is accepted. Empty batches return at once, unrecorded,
+//! as the adapter makes no request for them.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -7,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::permanent;
+use super::{permanent, sqs_rules};
 use crate::aws_error::AwsError;
 use crate::queue::{
     Attributes, BatchResult, Depth, Outgoing, Queue, QueueSettings, Receipt, Received,
@@ -41,6 +48,8 @@ pub struct StoredMessage {
     pub receive_count: u32,
     pub visible_at: Instant,
     pub receipt: Option<Receipt>,
+    /// When it was sent (`SentTimestamp`): the same on every receive.
+    pub sent_at: SystemTime,
 }
 
 #[derive(Default)]
@@ -48,6 +57,8 @@ struct State {
     messages: Vec<StoredMessage>,
     calls: Vec<QueueCall>,
     next_id: u64,
+    /// Ids of messages deleted: a later delete with one of their receipts is accepted.
+    deleted: HashSet<String>,
     fail_receive: VecDeque<AwsError>,
     fail_delete: VecDeque<AwsError>,
     fail_send: VecDeque<AwsError>,
@@ -103,6 +114,7 @@ impl FakeQueue {
             receive_count: 0,
             visible_at: Instant::now(),
             receipt: None,
+            sent_at: SystemTime::now(),
         });
         id
     }
@@ -196,6 +208,17 @@ impl FakeQueue {
         self.lock().denied = Some(code.into());
     }
 
+    /// The queue's `MaximumMessageSize`, as GetQueueAttributes reports it.
+    fn max_message_size(s: &State, url: &str) -> usize {
+        s.settings
+            .clone()
+            .unwrap_or_else(|| Self::default_settings(url))
+            .maximum_message_size
+            .map_or(crate::queue::MAX_BATCH_BYTES, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            })
+    }
+
     fn check_denied(&self, operation: &'static str) -> Result<(), AwsError> {
         match &self.lock().denied {
             Some(code) => Err(permanent("sqs", operation, code)),
@@ -222,6 +245,7 @@ impl Queue for FakeQueue {
         visibility: Duration,
     ) -> Result<Vec<Received>, AwsError> {
         self.check_denied("ReceiveMessage")?;
+        sqs_rules::check_receive(max, wait, visibility)?;
         let delay = self.lock().receive_delay;
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -235,13 +259,11 @@ impl Queue for FakeQueue {
                 }
                 let now = Instant::now();
                 let mut out = Vec::new();
-                let mut n = 0u64;
                 for m in s.messages.iter_mut() {
                     if out.len() >= usize::from(max) {
                         break;
                     }
                     if m.visible_at <= now {
-                        n += 1;
                         m.receive_count += 1;
                         m.visible_at = now + visibility;
                         let receipt = Receipt(format!("{}#{}", m.id, m.receive_count));
@@ -252,11 +274,10 @@ impl Queue for FakeQueue {
                             body: m.body.clone(),
                             attributes: m.attributes.clone(),
                             receive_count: m.receive_count,
-                            sent_at: Some(SystemTime::now()),
+                            sent_at: Some(m.sent_at),
                         });
                     }
                 }
-                let _ = n;
                 if !out.is_empty() || Instant::now() >= deadline {
                     s.calls.push(QueueCall::Receive { got: out.len() });
                     return Ok(out);
@@ -267,7 +288,11 @@ impl Queue for FakeQueue {
     }
 
     async fn delete_batch(&self, receipts: &[Receipt]) -> Result<BatchResult<()>, AwsError> {
-        self.check_denied("DeleteMessageBatch")?;
+        const OP: &str = "DeleteMessageBatch";
+        if receipts.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.check_denied(OP)?;
         let mut s = self.lock();
         s.calls.push(QueueCall::DeleteBatch {
             receipts: receipts.to_vec(),
@@ -275,33 +300,14 @@ impl Queue for FakeQueue {
         if let Some(e) = s.fail_delete.pop_front() {
             return Err(e);
         }
+        sqs_rules::check_entries(OP, receipts.len())?;
         let mut out = Vec::new();
         for r in receipts {
             if s.fail_delete_entry.remove(r) {
-                out.push(Err(permanent("sqs", "DeleteMessageBatch", "InternalError")));
+                out.push(Err(permanent("sqs", OP, "InternalError")));
                 continue;
             }
-            let id = s
-                .messages
-                .iter()
-                .find(|m| m.receipt.as_ref() == Some(r))
-                .map(|m| m.id.clone());
-            if let Some(id) = id.filter(|id| s.fail_delete_id.contains(id)) {
-                s.fail_delete_id.remove(&id);
-                out.push(Err(permanent("sqs", "DeleteMessageBatch", "InternalError")));
-                continue;
-            }
-            let before = s.messages.len();
-            s.messages.retain(|m| m.receipt.as_ref() != Some(r));
-            if s.messages.len() == before {
-                out.push(Err(permanent(
-                    "sqs",
-                    "DeleteMessageBatch",
-                    "ReceiptHandleIsInvalid",
-                )));
-            } else {
-                out.push(Ok(()));
-            }
+            out.push(s.delete_one(r));
         }
         Ok(out)
     }
@@ -311,34 +317,45 @@ impl Queue for FakeQueue {
         receipts: &[Receipt],
         timeout: Duration,
     ) -> Result<BatchResult<()>, AwsError> {
+        const OP: &str = "ChangeMessageVisibilityBatch";
+        if receipts.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.check_denied(OP)?;
         let mut s = self.lock();
         s.calls.push(QueueCall::ChangeVisibility {
             receipts: receipts.to_vec(),
             timeout,
         });
+        sqs_rules::check_entries(OP, receipts.len())?;
+        sqs_rules::check_visibility(OP, timeout)?;
         let now = Instant::now();
         let mut out = Vec::new();
         for r in receipts {
-            match s
+            let current = s
                 .messages
                 .iter_mut()
-                .find(|m| m.receipt.as_ref() == Some(r))
-            {
-                Some(m) => {
+                .find(|m| m.receipt.as_ref() == Some(r));
+            out.push(match current {
+                // In flight: the visibility of the current receive has not run out.
+                Some(m) if m.visible_at > now => {
                     m.visible_at = now + timeout;
-                    out.push(Ok(()));
+                    Ok(())
                 }
-                None => out.push(Err(permanent(
-                    "sqs",
-                    "ChangeMessageVisibilityBatch",
-                    "ReceiptHandleIsInvalid",
-                ))),
-            }
+                // SQS: "Message does not exist or is not available for visibility timeout
+                // change" — expired, received again (stale receipt) or deleted.
+                Some(_) => Err(not_available(r)),
+                None if parse_receipt(r).is_some() => Err(not_available(r)),
+                None => Err(permanent("sqs", OP, "ReceiptHandleIsInvalid")),
+            });
         }
         Ok(out)
     }
 
     async fn send_batch(&self, messages: &[Outgoing]) -> Result<BatchResult<String>, AwsError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
         self.check_denied("SendMessageBatch")?;
         let delay = self.lock().send_delay;
         if !delay.is_zero() {
@@ -352,18 +369,7 @@ impl Queue for FakeQueue {
             if let Some(e) = s.fail_send.pop_front() {
                 return Err(e);
             }
-            // SQS's batch limits, as the service enforces them.
-            if messages.len() > crate::queue::MAX_BATCH_ENTRIES {
-                return Err(permanent(
-                    "sqs",
-                    "SendMessageBatch",
-                    "TooManyEntriesInBatchRequest",
-                ));
-            }
-            let bytes: usize = messages.iter().map(Outgoing::size).sum();
-            if bytes > crate::queue::MAX_BATCH_BYTES {
-                return Err(permanent("sqs", "SendMessageBatch", "BatchRequestTooLong"));
-            }
+            sqs_rules::check_send(messages, Self::max_message_size(&s, &self.url))?;
         }
         let mut out = Vec::new();
         for m in messages {
@@ -381,6 +387,7 @@ impl Queue for FakeQueue {
     }
 
     async fn depth(&self) -> Result<Depth, AwsError> {
+        self.check_denied("GetQueueAttributes")?;
         let mut s = self.lock();
         s.calls.push(QueueCall::Depth);
         let now = Instant::now();
@@ -410,5 +417,55 @@ impl Queue for FakeQueue {
                 "AWS.SimpleQueueService.NonExistentQueue",
             )),
         }
+    }
+}
+
+/// `m-7#3` → (`m-7`, 3): the message id and which receive issued it.
+fn parse_receipt(r: &Receipt) -> Option<(&str, u32)> {
+    let (id, n) = r.0.rsplit_once('#')?;
+    Some((id, n.parse().ok().filter(|n| *n > 0)?))
+}
+
+fn not_available(r: &Receipt) -> AwsError {
+    AwsError {
+        message: format!(
+            "Value {} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.",
+            r.0
+        ),
+        ..permanent("sqs", "ChangeMessageVisibilityBatch", "InvalidParameterValue")
+    }
+}
+
+impl State {
+    /// One DeleteMessageBatch entry, as SQS answers it.
+    fn delete_one(&mut self, r: &Receipt) -> Result<(), AwsError> {
+        const OP: &str = "DeleteMessageBatch";
+        let Some((id, n)) = parse_receipt(r) else {
+            return Err(permanent("sqs", OP, "ReceiptHandleIsInvalid"));
+        };
+        let Some(i) = self.messages.iter().position(|m| m.id == id) else {
+            // Already deleted: accepted. Never existed: refused.
+            return if self.deleted.contains(id) {
+                Ok(())
+            } else {
+                Err(permanent("sqs", OP, "ReceiptHandleIsInvalid"))
+            };
+        };
+        let m = &self.messages[i];
+        if m.receipt.as_ref() != Some(r) {
+            // A receipt from an earlier receive: accepted, but the message stays (SQS deletes
+            // only with the most recent receipt). A receipt no receive issued is invalid.
+            return if n < m.receive_count {
+                Ok(())
+            } else {
+                Err(permanent("sqs", OP, "ReceiptHandleIsInvalid"))
+            };
+        }
+        if self.fail_delete_id.remove(id) {
+            return Err(permanent("sqs", OP, "InternalError"));
+        }
+        let id = self.messages.remove(i).id;
+        self.deleted.insert(id);
+        Ok(())
     }
 }

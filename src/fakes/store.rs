@@ -1,4 +1,10 @@
 //! `FakeStore`: an in-memory S3 with per-request and per-key injected failures and conditional writes.
+//!
+//! Answers as the S3 adapter does: a conditional write whose precondition fails is
+//! `PreconditionFailed` (412); `If-Match` on a missing object is a `NoSuchKey` error (S3's 404);
+//! calls on an unknown bucket are `NoSuchBucket`; an empty DeleteObjects returns at once,
+//! unrecorded. The lease's reads and conditional writes take scripted failures, one per call, in
+//! order.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,6 +24,11 @@ struct State {
     delete_requests: Vec<(String, Vec<String>)>,
     list_requests: usize,
     fail_delete: VecDeque<AwsError>,
+    /// Scripted failures of the next GetObject / conditional PutObject calls.
+    fail_get: VecDeque<AwsError>,
+    fail_put: VecDeque<AwsError>,
+    /// Conditional PutObject calls: (key, the If-Match etag or `None` for If-None-Match).
+    put_requests: Vec<(String, Option<String>)>,
     deny_keys: HashSet<String>,
     /// key → how many more times its delete fails transiently.
     flaky_keys: HashMap<String, u32>,
@@ -118,13 +129,28 @@ impl FakeStore {
         self.lock().fail_delete.push_back(e);
     }
 
-    /// Deletes of this key are refused with AccessDenied inside a 200 response.
+    /// The next GetObject fails with `e` (then the next queued failure, then success).
+    pub fn fail_next_get(&self, e: AwsError) {
+        self.lock().fail_get.push_back(e);
+    }
+
+    /// The next conditional PutObject fails with `e`.
+    pub fn fail_next_put(&self, e: AwsError) {
+        self.lock().fail_put.push_back(e);
+    }
+
+    /// Every conditional PutObject: (key, the If-Match etag, `None` for `If-None-Match: *`).
+    pub fn put_requests(&self) -> Vec<(String, Option<String>)> {
+        self.lock().put_requests.clone()
+    }
+
     /// Any DeleteObjects naming `key` is rejected as a whole (400 MalformedXML), as S3 rejects
     /// a request whose XML cannot carry one of its keys.
     pub fn poison_key(&self, key: &str) {
         self.lock().poison_keys.insert(key.into());
     }
 
+    /// Deletes of this key are refused with AccessDenied inside a 200 response.
     pub fn deny_key(&self, key: &str) {
         self.lock().deny_keys.insert(key.into());
     }
@@ -197,6 +223,9 @@ impl ObjectStore for FakeStore {
         bucket: &str,
         keys: &[String],
     ) -> Result<Vec<KeyOutcome>, AwsError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         let delay = self.lock().delay;
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -289,7 +318,13 @@ impl ObjectStore for FakeStore {
     }
 
     async fn get_versioned(&self, bucket: &str, key: &str) -> Result<Option<Versioned>, AwsError> {
-        let s = self.lock();
+        let mut s = self.lock();
+        if let Some(e) = s.fail_get.pop_front() {
+            return Err(e);
+        }
+        if !s.buckets.contains(bucket) {
+            return Err(permanent("s3", "GetObject", "NoSuchBucket"));
+        }
         let found = s
             .objects
             .get(&(bucket.to_string(), key.to_string()))
@@ -311,8 +346,16 @@ impl ObjectStore for FakeStore {
         if_match: Option<&str>,
     ) -> Result<CondPut, AwsError> {
         let mut s = self.lock();
+        s.put_requests
+            .push((key.to_owned(), if_match.map(str::to_owned)));
+        if let Some(e) = s.fail_put.pop_front() {
+            return Err(e);
+        }
         if s.deny_put {
             return Err(permanent("s3", "PutObject", "AccessDenied"));
+        }
+        if !s.buckets.contains(bucket) {
+            return Err(permanent("s3", "PutObject", "NoSuchBucket"));
         }
         let id = (bucket.to_string(), key.to_string());
         let current = s.objects.get(&id).map(|(_, _, e)| e.clone());
@@ -320,7 +363,8 @@ impl ObjectStore for FakeStore {
             (None, None) => true,
             (None, Some(_)) => false,
             (Some(want), Some(have)) => want == have,
-            (Some(_), None) => false,
+            // S3 answers If-Match on a missing object with 404 NoSuchKey, not 412.
+            (Some(_), None) => return Err(permanent("s3", "PutObject", "NoSuchKey")),
         };
         if !ok {
             return Ok(CondPut::PreconditionFailed);
@@ -333,9 +377,12 @@ impl ObjectStore for FakeStore {
     }
 
     async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), AwsError> {
-        self.lock()
-            .objects
-            .remove(&(bucket.to_string(), key.to_string()));
+        let mut s = self.lock();
+        if !s.buckets.contains(bucket) {
+            return Err(permanent("s3", "DeleteObject", "NoSuchBucket"));
+        }
+        // Deleting a missing key is a success (204), as in S3.
+        s.objects.remove(&(bucket.to_string(), key.to_string()));
         Ok(())
     }
 

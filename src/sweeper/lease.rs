@@ -268,9 +268,21 @@ async fn put(
     if_match: Option<&str>,
 ) -> Result<CondPut, LeaseError> {
     let body = state.encode();
-    with_retry(|| store.put_conditional(&loc.bucket, &loc.key, body.clone(), if_match))
-        .await
-        .map_err(|e| store_err(loc, e))
+    let written =
+        with_retry(|| store.put_conditional(&loc.bucket, &loc.key, body.clone(), if_match)).await;
+    vanished_is_precondition(written, if_match).map_err(|e| store_err(loc, e))
+}
+
+/// S3 answers `If-Match` on a missing object with 404 `NoSuchKey`, not 412: the lease we read
+/// (or wrote) was deleted since, so, as for a 412, someone else is at it.
+fn vanished_is_precondition(
+    written: Result<CondPut, AwsError>,
+    if_match: Option<&str>,
+) -> Result<CondPut, AwsError> {
+    match written {
+        Err(e) if if_match.is_some() && e.code == "NoSuchKey" => Ok(CondPut::PreconditionFailed),
+        other => other,
+    }
 }
 
 fn held(
@@ -313,7 +325,8 @@ impl Lease {
                 next.encode(),
                 Some(&self.etag),
             )
-            .await
+            .await;
+        let written = vanished_is_precondition(written, Some(&self.etag))
             .map_err(|e| store_err(&self.loc, e))?;
         match written {
             CondPut::Written(etag) => {
@@ -382,52 +395,5 @@ impl Lease {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fakes::FakeStore;
-
-    fn loc() -> LeaseLocation {
-        LeaseLocation {
-            bucket: "b-one".into(),
-            key: "image-janitor/sweeper.lease".into(),
-        }
-    }
-
-    fn clock() -> Clock {
-        Clock::following_tokio(SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000))
-    }
-
-    /// Under the shipped IAM (no unconditioned ListBucket) S3 answers a read of the missing lease
-    /// with 403: the first run must create it without reading, and later runs (412 → read →
-    /// takeover) must work too.
-    #[tokio::test(start_paused = true)]
-    async fn first_and_later_runs_work_when_reading_a_missing_key_is_denied() {
-        let store = FakeStore::new(&["b-one"]);
-        store.deny_missing_reads();
-        let (loc, clock, timing) = (loc(), clock(), LeaseTiming::default());
-        let a = match acquire(&store, &loc, "a", timing, None, clock).await {
-            Ok(Acquired::Held(a)) => a,
-            other => panic!("a should create the lease on a fresh bucket: {other:?}"),
-        };
-        assert!(store.exists("b-one", &loc.key));
-        a.release(&store, true).await.expect("release");
-
-        // Held-by and min-gap decisions still come from the object read after the 412.
-        let gap = Some(Duration::from_secs(600));
-        match acquire(&store, &loc, "b", timing, gap, clock).await {
-            Ok(Acquired::Skipped(Skip::RecentlyCompleted { .. })) => {}
-            other => panic!("b should skip right after a's sweep: {other:?}"),
-        }
-        tokio::time::advance(Duration::from_secs(700)).await;
-        let b = match acquire(&store, &loc, "b", timing, gap, clock).await {
-            Ok(Acquired::Held(b)) => b,
-            other => panic!("b should take over the released lease: {other:?}"),
-        };
-        assert_eq!(b.state().holder, "b");
-        assert!(b.state().last_completed_at.is_some(), "history kept");
-        match acquire(&store, &loc, "c", timing, None, clock).await {
-            Ok(Acquired::Skipped(Skip::HeldBy { holder, .. })) => assert_eq!(holder, "b"),
-            other => panic!("c should see b's live lease: {other:?}"),
-        }
-    }
-}
+#[path = "lease_tests.rs"]
+mod tests;
