@@ -18,6 +18,8 @@
 
 use tokio::sync::watch;
 
+use crate::telemetry::events::BatchClose;
+
 /// The intake's state as the batcher sees it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Snapshot {
@@ -39,7 +41,20 @@ impl Snapshot {
     /// in-hand cap then closes nothing, since those requests will free permits (closing at every
     /// receive while they are out would send one small batch per receive).
     pub fn quiet_while(&self, deletes_in_flight: bool) -> bool {
-        self.handing_over == 0 && (!self.probe_pending || (self.starved > 0 && !deletes_in_flight))
+        self.close_reason(deletes_in_flight).is_some()
+    }
+
+    /// Why a batch may close now, if it may ([`Self::quiet_while`]).
+    pub fn close_reason(&self, deletes_in_flight: bool) -> Option<BatchClose> {
+        if self.handing_over > 0 {
+            None
+        } else if !self.probe_pending {
+            Some(BatchClose::Quiet)
+        } else if self.starved > 0 && !deletes_in_flight {
+            Some(BatchClose::InHandCap)
+        } else {
+            None
+        }
     }
 }
 
