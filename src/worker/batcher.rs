@@ -22,8 +22,10 @@ use crate::telemetry::events::{BatchClose, DeleteBatchClosed, DeleteBatchDone, S
 pub struct BatcherConfig {
     /// Flush a bucket once it holds this many distinct keys (never more than 1000).
     pub max_keys: usize,
-    /// The longest a bucket's keys wait for more to join. Normally a batch closes earlier, when
-    /// the intake is quiet; this bound only matters when a probe receive is slow to return.
+    /// The longest a bucket's keys wait for more to join: a safety net. A batch closes when the
+    /// intake is quiet or the in-hand cap binds, which under load takes a few receive round trips
+    /// (the 200 ms this used to be closed batches early whenever moto took 200-300 ms a call);
+    /// this bound only matters when a probe is very slow to return.
     pub linger: Duration,
     /// DeleteObjects requests in flight at once.
     pub max_in_flight: usize,
@@ -33,7 +35,7 @@ impl Default for BatcherConfig {
     fn default() -> Self {
         BatcherConfig {
             max_keys: MAX_KEYS_PER_DELETE,
-            linger: Duration::from_millis(200),
+            linger: Duration::from_secs(1),
             max_in_flight: 8,
         }
     }
