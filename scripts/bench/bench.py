@@ -30,6 +30,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -336,6 +337,9 @@ def drain_series(acks, waves):
     return [(x, i + 1) for i, x in enumerate(points)]
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def run_one(args, label, cmd, env, http_addr=None, needs_objects=True):
     w = Workload(args)
     http_post(f"{args.moto}/moto-api/reset")
@@ -408,8 +412,31 @@ def run_one(args, label, cmd, env, http_addr=None, needs_objects=True):
         queue_left=visible + inflight,
         dlq=dlq_visible + dlq_inflight,
         series=drain_series(result["acks"], result["waves"]),
+        batches=batch_closes(logpath),
     )
     return result
+
+
+BATCH_LINE = re.compile(r"delete batch closed.*?keys=(\d+).*?messages=(\d+).*?reason=\"?(\w+)\"?.*?age_ms=(\d+)")
+
+
+def batch_closes(logpath):
+    """image-janitor's 'delete batch closed' debug lines: {reason: [count, keys, messages, age_ms]}."""
+    out = {}
+    try:
+        with open(logpath, errors="replace") as f:
+            for line in f:
+                m = BATCH_LINE.search(ANSI.sub("", line))
+                if m:
+                    keys, msgs, reason, age = int(m[1]), int(m[2]), m[3], int(m[4])
+                    agg = out.setdefault(reason, [0, 0, 0, 0])
+                    agg[0] += 1
+                    agg[1] += keys
+                    agg[2] += msgs
+                    agg[3] += age
+    except OSError:
+        pass
+    return out
 
 
 def main():
@@ -476,7 +503,8 @@ def main():
                 JANITOR_SWEEP_INTERVAL="0",
                 JANITOR_LOG_FORMAT="text",
                 JANITOR_AUDIT="off",
-                RUST_LOG="warn",
+                # janitor::batch=debug: one line per closed delete batch (why, how many keys).
+                RUST_LOG="warn,janitor::batch=debug",
             )
             binary = args.janitor if name == "ours" else args.before
             results[name] = run_one(args, name, [binary, "run"], env, http_addr)

@@ -68,6 +68,12 @@ def render(args, results):
         parts = [f"{op.split()[1]} {1000 * r['upstream_seconds'].get(op, 0) / c:.0f} ms"
                  for op, c in sorted(r["counts"].items()) if c]
         p(f"  {name}: " + ", ".join(parts))
+    for name, r in results.items():
+        if r.get("batches"):
+            p("")
+            p(f"Delete batches closed, {name} (reason: count, mean keys, mean messages, mean age):")
+            for reason, (c, keys, msgs, age) in sorted(r["batches"].items()):
+                p(f"  {reason:<12}{c:>6}{keys / c:>10.1f} keys{msgs / c:>8.1f} msgs{age / c:>8.0f} ms")
     ours = results.get("ours")
     if ours and ours["metrics"] is not None:
         p("")

@@ -698,3 +698,56 @@ impl ReleaseFailed<'_> {
         tracing::warn!(message_id = self.message_id, code = %e.code, request_id = e.request_id.as_deref(), error = %e.message, "could not release message; it reappears when its visibility expires");
     }
 }
+
+/// Why the worker's delete batcher closed a batch (see `worker::intake`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchClose {
+    /// The bucket reached the key cap (1000, the DeleteObjects limit).
+    Full,
+    /// Every message in hand had handed its keys over and no receive that could add to the
+    /// batch was under way.
+    Quiet,
+    /// The receive loops were waiting for in-hand permits, which only a closed batch frees.
+    InHandCap,
+    /// The linger bound ran out first.
+    Linger,
+    /// The worker is stopping.
+    Shutdown,
+}
+
+impl BatchClose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchClose::Full => "full",
+            BatchClose::Quiet => "quiet",
+            BatchClose::InHandCap => "in_hand_cap",
+            BatchClose::Linger => "linger",
+            BatchClose::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// The worker's delete batcher closed a batch. Debug level, target `janitor::batch`: the
+/// benchmark (`scripts/bench.sh`) turns it on to count batches by reason and size.
+pub struct DeleteBatchClosed<'a> {
+    pub bucket: &'a str,
+    pub keys: usize,
+    pub messages: usize,
+    pub reason: BatchClose,
+    /// Since the batch's first key arrived.
+    pub age: Duration,
+}
+
+impl DeleteBatchClosed<'_> {
+    pub fn emit(&self) {
+        tracing::debug!(
+            target: "janitor::batch",
+            bucket = self.bucket,
+            keys = self.keys,
+            messages = self.messages,
+            reason = self.reason.as_str(),
+            age_ms = self.age.as_millis() as u64,
+            "delete batch closed"
+        );
+    }
+}

@@ -16,15 +16,17 @@ use super::intake::{HandOver, Intake};
 use crate::aws_error::{AwsError, ErrorClass};
 use crate::s3url::ObjectRef;
 use crate::store::{KeyOutcome, ObjectStore, MAX_KEYS_PER_DELETE};
-use crate::telemetry::events::{DeleteBatchDone, Source};
+use crate::telemetry::events::{BatchClose, DeleteBatchClosed, DeleteBatchDone, Source};
 
 /// Tuning of the batcher.
 #[derive(Debug, Clone, Copy)]
 pub struct BatcherConfig {
     /// Flush a bucket once it holds this many distinct keys (never more than 1000).
     pub max_keys: usize,
-    /// The longest a bucket's keys wait for more to join. Normally a batch closes earlier, when
-    /// the intake is quiet; this bound only matters when a probe receive is slow to return.
+    /// The longest a bucket's keys wait for more to join: a safety net. A batch closes when the
+    /// intake is quiet or the in-hand cap binds, which under load takes a few receive round trips
+    /// (the 200 ms this used to be closed batches early whenever moto took 200-300 ms a call);
+    /// this bound only matters when a probe is very slow to return.
     pub linger: Duration,
     /// DeleteObjects requests in flight at once.
     pub max_in_flight: usize,
@@ -34,7 +36,7 @@ impl Default for BatcherConfig {
     fn default() -> Self {
         BatcherConfig {
             max_keys: MAX_KEYS_PER_DELETE,
-            linger: Duration::from_millis(200),
+            linger: Duration::from_secs(1),
             max_in_flight: 8,
         }
     }
@@ -55,6 +57,8 @@ struct Pending {
     /// Keys in arrival order (requests are sent in this order).
     order: Vec<String>,
     first_at: Option<Instant>,
+    /// Messages (batcher requests) that added keys.
+    messages: usize,
 }
 
 /// Handle to the batcher task. Cloneable; the task ends (after flushing) when all handles drop.
@@ -184,18 +188,27 @@ async fn run(
                     .collect();
                 for bucket in due {
                     if let Some(p) = pending.remove(&bucket) {
-                        launch(&store, &permits, &mut flights, bucket, p).await;
+                        launch(&store, &permits, &mut flights, bucket, p, BatchClose::Linger).await;
                     }
                 }
             }
             Some(_) = flights.join_next(), if !flights.is_empty() => {}
         }
-        let quiet = changes.borrow_and_update().quiet_while(!flights.is_empty());
-        if quiet && !pending.is_empty() {
-            close_all(&store, &permits, &mut flights, &mut pending).await;
+        let close = changes
+            .borrow_and_update()
+            .close_reason(!flights.is_empty());
+        if let Some(reason) = close.filter(|_| !pending.is_empty()) {
+            close_all(&store, &permits, &mut flights, &mut pending, reason).await;
         }
     }
-    close_all(&store, &permits, &mut flights, &mut pending).await;
+    close_all(
+        &store,
+        &permits,
+        &mut flights,
+        &mut pending,
+        BatchClose::Shutdown,
+    )
+    .await;
     while flights.join_next().await.is_some() {}
 }
 
@@ -209,9 +222,14 @@ async fn add(
     config: BatcherConfig,
     req: Request,
 ) {
+    let mut last_bucket: Option<String> = None;
     for (obj, reply) in req.items {
         let p = pending.entry(obj.bucket.clone()).or_default();
         p.first_at.get_or_insert_with(Instant::now);
+        if last_bucket.as_deref() != Some(obj.bucket.as_str()) || p.messages == 0 {
+            p.messages += 1;
+            last_bucket = Some(obj.bucket.clone());
+        }
         match p.keys.get_mut(&obj.key) {
             Some(waiters) => waiters.push(reply),
             None => {
@@ -221,7 +239,7 @@ async fn add(
         }
         if p.order.len() >= config.max_keys {
             let full = std::mem::take(p);
-            launch(store, permits, flights, obj.bucket, full).await;
+            launch(store, permits, flights, obj.bucket, full, BatchClose::Full).await;
         }
     }
     drop(req.handover);
@@ -233,9 +251,10 @@ async fn close_all(
     permits: &Arc<Semaphore>,
     flights: &mut JoinSet<()>,
     pending: &mut HashMap<String, Pending>,
+    reason: BatchClose,
 ) {
     for (bucket, p) in pending.drain() {
-        launch(store, permits, flights, bucket, p).await;
+        launch(store, permits, flights, bucket, p, reason).await;
     }
 }
 
@@ -253,10 +272,19 @@ async fn launch(
     flights: &mut JoinSet<()>,
     bucket: String,
     batch: Pending,
+    reason: BatchClose,
 ) {
     if batch.order.is_empty() {
         return;
     }
+    DeleteBatchClosed {
+        bucket: &bucket,
+        keys: batch.order.len(),
+        messages: batch.messages,
+        reason,
+        age: batch.first_at.map(|t| t.elapsed()).unwrap_or_default(),
+    }
+    .emit();
     let Ok(permit) = permits.clone().acquire_owned().await else {
         return;
     };

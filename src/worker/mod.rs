@@ -65,8 +65,8 @@ async fn receive_loop(
     let mut probe = Probe::new(ctx.batcher.intake().clone());
     let mut drained = false;
     loop {
-        if drained {
-            watch.park_unless_alone(&ctx.stop).await;
+        if drained && watch.park_unless_alone(&ctx.stop).await {
+            probe.claim();
         }
         if ctx.stop.is_cancelled() {
             break;
@@ -197,8 +197,9 @@ async fn acquire(
     }
 }
 
-/// A loop's share of the probe: after a full receive, the next receive is a short poll whose
-/// answer tells the batcher whether more is coming (see [`intake`]). Released on drop.
+/// A loop's probe: after a receive that may have more behind it (or a wake-up by another loop's
+/// long poll), the next receive is a short poll whose answer tells the batcher whether more is
+/// coming; the batch stays open until it returns (see [`intake`]). Released on drop.
 struct Probe {
     intake: Arc<Intake>,
     owned: bool,
@@ -223,6 +224,14 @@ impl Probe {
         let (guards, owned) = self.intake.received(count, more_may_follow, self.owned);
         self.owned = owned;
         guards
+    }
+
+    /// Woken by another loop's long poll that brought messages: this loop probes next.
+    fn claim(&mut self) {
+        if !self.owned {
+            self.owned = true;
+            self.intake.claim_probe();
+        }
     }
 
     /// This loop will not make the probe it owns (error, shutdown).

@@ -1,6 +1,6 @@
 //! Batch-closing tests on the fakes with paused time: batches close when nothing more can join
-//! (a partial receive, an empty probe, the in-hand cap), never by waiting out a timer, and no
-//! message is left behind. The lingers are set to an hour so that a batch which only a timer
+//! (every probe back, the in-hand cap), never by waiting out a timer, and no message is left
+//! behind. The lingers are set to an hour so that a batch which only a timer
 //! would close makes the test fail instead of pass slowly.
 
 use std::sync::Arc;
@@ -270,5 +270,72 @@ async fn idle_loops_park_behind_one_long_poll_and_a_burst_wakes_them() {
     assert!(full >= 3, "the woken loops took full receives");
     let (_, store, intake) = rig.shutdown().await;
     assert_eq!(store.count(), 0);
+    assert_eq!(intake, Snapshot::default());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_that_wakes_parked_loops_goes_out_as_one_delete_request() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    let rig = start(queue, store, 4, 200);
+    // Idle: one loop long-polls, the other three are parked behind it.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    fill(&rig.queue, &rig.store, 100, 1);
+    rig.drained(Duration::from_secs(5)).await;
+    let (queue, store, intake) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    // The watcher's receive wakes the others; each woken loop probes, and every probe out holds
+    // the batch open, so the whole burst shares one DeleteObjects.
+    assert_eq!(key_counts(&store), vec![100]);
+    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 100);
+    assert_eq!(intake, Snapshot::default());
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopping_during_a_burst_finishes_or_hands_back_every_message() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    fill(&queue, &store, 100, 2);
+    let rig = start(queue, store, 4, 200);
+    // The first receives are back and the loops' probes are out.
+    tokio::time::sleep(Duration::from_millis(15)).await;
+    assert!(
+        rig.intake.snapshot().probes > 0,
+        "probes out: {:?}",
+        rig.intake.snapshot()
+    );
+    let (queue, store, intake) = rig.shutdown().await;
+    assert_eq!(intake, Snapshot::default(), "no probe or hand-over left");
+    let left = queue.messages();
+    assert!(left.len() < 100, "the messages in hand were finished");
+    // Every message still queued kept both its objects, and is visible again now.
+    assert_eq!(store.count(), 2 * left.len());
+    let now = tokio::time::Instant::now();
+    assert!(left.iter().all(|m| m.visible_at <= now));
+    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 100 - left.len());
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_that_arrive_while_probes_are_out_join_the_open_batch() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    fill(&queue, &store, 10, 1);
+    let rig = start(queue, store, 4, 200);
+    // A stream: one message every 2 ms (receives take 10 ms), 90 in all. Every loop that got
+    // messages probes, and each probe out holds the batch open, so the stream goes out in a few
+    // large DeleteObjects; with only one probe counted at a time it went out in 17.
+    for i in 0..90 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let key = format!("{PREFIX}s{i}.jpg");
+        rig.store.put(BUCKET, &key, SystemTime::now());
+        let body = format!(
+            r#"{{"type":"page.created","version":1,"images":[{{"s3_url":"s3://{BUCKET}/{key}"}}]}}"#
+        );
+        rig.queue.push(&body, Attributes::new());
+    }
+    rig.drained(Duration::from_secs(5)).await;
+    let (queue, store, intake) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    let keys = key_counts(&store);
+    assert_eq!(keys.iter().sum::<usize>(), 100);
+    assert!(keys.len() <= 4, "100 streamed messages: {keys:?}");
+    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 100);
     assert_eq!(intake, Snapshot::default());
 }

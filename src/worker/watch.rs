@@ -23,18 +23,19 @@ pub struct Watch {
 
 impl Watch {
     /// Park until woken if another loop is long-polling; return at once otherwise (this loop
-    /// becomes a watcher) or when `stop` is cancelled.
-    pub async fn park_unless_alone(&self, stop: &CancellationToken) {
+    /// becomes a watcher) or when `stop` is cancelled. `true`: parked and woken because messages
+    /// arrived (the loop's next receive should be a probe).
+    pub async fn park_unless_alone(&self, stop: &CancellationToken) -> bool {
         let woken = self.wake.notified();
         tokio::pin!(woken);
         // Registered before the check, so a wake-up between the check and the wait is not lost.
         woken.as_mut().enable();
         if self.polling.load(Ordering::SeqCst) == 0 {
-            return;
+            return false;
         }
         tokio::select! {
-            _ = woken => {}
-            _ = stop.cancelled() => {}
+            _ = woken => true,
+            _ = stop.cancelled() => false,
         }
     }
 
@@ -74,7 +75,7 @@ mod tests {
         let watch = Arc::new(Watch::default());
         let stop = CancellationToken::new();
         // Alone: no parking.
-        watch.park_unless_alone(&stop).await;
+        assert!(!watch.park_unless_alone(&stop).await);
         let poll = watch.polling();
         let parked = {
             let (watch, stop) = (watch.clone(), stop.clone());
@@ -87,10 +88,11 @@ mod tests {
         );
         drop(poll);
         watch.wake_all();
-        tokio::time::timeout(Duration::from_secs(1), parked)
+        let woken = tokio::time::timeout(Duration::from_secs(1), parked)
             .await
             .expect("woken")
             .expect("no panic");
+        assert!(woken, "woken by messages");
     }
 
     #[tokio::test(start_paused = true)]
@@ -103,9 +105,10 @@ mod tests {
             tokio::spawn(async move { watch.park_unless_alone(&stop).await })
         };
         stop.cancel();
-        tokio::time::timeout(Duration::from_secs(1), parked)
+        let woken = tokio::time::timeout(Duration::from_secs(1), parked)
             .await
             .expect("unparked by the stop")
             .expect("no panic");
+        assert!(!woken, "a stop is no wake-up");
     }
 }
