@@ -20,7 +20,7 @@ pub mod scan;
 pub mod timer;
 
 #[cfg(test)]
-mod census_tests;
+mod census_sweep_tests;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,97 @@
+//! Unit tests of `worker::intake`.
+
+use std::sync::Arc;
+
+use super::*;
+
+#[test]
+fn quiet_only_once_every_message_handed_over() {
+    let intake = Arc::new(Intake::default());
+    assert!(intake.snapshot().quiet());
+    let (guards, probe) = intake.received(3, false, false);
+    assert!(
+        !probe,
+        "a receive that shows the queue drained starts no probe"
+    );
+    assert!(!intake.snapshot().quiet());
+    let mut guards = guards.into_iter();
+    drop(guards.next());
+    drop(guards.next());
+    assert!(!intake.snapshot().quiet(), "one message still handing over");
+    drop(guards.next());
+    assert!(intake.snapshot().quiet());
+}
+
+#[test]
+fn every_probe_out_holds_the_batch_open() {
+    let intake = Arc::new(Intake::default());
+    let (guards, probe) = intake.received(10, true, false);
+    assert!(probe);
+    drop(guards);
+    assert!(!intake.snapshot().quiet(), "the probe may bring more");
+    // Another loop's full receive while that probe is out: it probes too.
+    let (more, second) = intake.received(10, true, false);
+    assert!(second);
+    drop(more);
+    assert_eq!(intake.snapshot().probes, 2);
+    // The first probe comes back partial: the queue is drained for now, but the other
+    // probe may still bring messages for this batch.
+    let (last, again) = intake.received(4, false, true);
+    assert!(!again);
+    drop(last);
+    assert!(!intake.snapshot().quiet(), "one probe still out");
+    let (none, again) = intake.received(0, false, true);
+    assert!(none.is_empty() && !again);
+    assert_eq!(
+        intake.snapshot().close_reason(false),
+        Some(BatchClose::Quiet)
+    );
+}
+
+#[test]
+fn a_woken_loop_claims_a_probe() {
+    let intake = Arc::new(Intake::default());
+    intake.claim_probe();
+    assert!(!intake.snapshot().quiet());
+    intake.drop_probe();
+    assert!(intake.snapshot().quiet());
+}
+
+#[test]
+fn a_probe_that_comes_back_full_probes_again() {
+    let intake = Arc::new(Intake::default());
+    let (_g, probe) = intake.received(10, true, false);
+    assert!(probe);
+    let (g2, again) = intake.received(10, true, true);
+    assert!(again);
+    drop(g2);
+    assert!(!intake.snapshot().quiet());
+}
+
+#[test]
+fn a_loop_blocked_on_the_in_hand_cap_closes_the_batch() {
+    let intake = Arc::new(Intake::default());
+    let (guards, _) = intake.received(10, true, false);
+    drop(guards);
+    assert!(!intake.snapshot().quiet());
+    let starving = intake.starving();
+    assert_eq!(
+        intake.snapshot().close_reason(false),
+        Some(BatchClose::InHandCap)
+    );
+    assert!(
+        !intake.snapshot().quiet_while(true),
+        "a delete in flight will free permits"
+    );
+    drop(starving);
+    assert!(!intake.snapshot().quiet());
+    intake.drop_probe();
+    assert!(intake.snapshot().quiet());
+}
+
+#[test]
+fn a_detached_guard_touches_nothing() {
+    let intake = Arc::new(Intake::default());
+    drop(HandOver::detached());
+    assert_eq!(intake.snapshot(), Snapshot::default());
+}
