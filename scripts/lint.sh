@@ -275,6 +275,8 @@ check_settings() {
 
 check_layers() {
   python scripts/check_layers.py
+  # Unit tests live in sibling files (docs/architecture.md): no inline `mod tests { ... }`.
+  python scripts/split_tests.py --check src
 }
 
 check_python() {
@@ -344,7 +346,7 @@ run "terraform: python-hcl2 parse + module checks" check_terraform
 run "terraform fmt -check" terraform_fmt
 run "checkov (terraform, rendered kubernetes, dockerfile, secrets)" run_checkov
 run "settings, metrics, docs, alerts and dashboard against the binary" check_settings
-run "module layers: imports point down, no cycles (src/)" check_layers
+run "module layers: imports point down, no cycles; unit tests in sibling files (src/)" check_layers
 run "python scripts" check_python
 run "cargo deny check (advisory db: local snapshot, else fetched)" cargo_deny
 
