@@ -15,6 +15,7 @@ use crate::supervisor::{Hook, TaskFuture};
 
 const BUCKET: &str = "images-bucket";
 const KEY: &str = "keep-images/note-1/a.jpg";
+const OTHER_KEY: &str = "keep-images/note-2/b.jpg";
 
 fn settings() -> RunSettings {
     let args = RunArgs {
@@ -46,6 +47,9 @@ fn settings() -> RunSettings {
 enum Fault {
     Panic,
     Return,
+    /// Not the task itself: one of the requests it spawned panics (the batcher's next
+    /// DeleteObjects, the acker's next DeleteMessageBatch).
+    PanicInRequest,
 }
 
 /// Wrap the task `victim` (as displayed: `acker`, `receive_loop 0`) so that it misbehaves when
@@ -63,7 +67,7 @@ fn inject(victim: &'static str, fault: Fault, trigger: CancellationToken) -> Hoo
             }
             match fault {
                 Fault::Panic => panic!("injected fault"),
-                Fault::Return => Ok(()),
+                Fault::Return | Fault::PanicInRequest => Ok(()),
             }
         })
     })
@@ -149,7 +153,20 @@ async fn stops_the_daemon(victim: &'static str, fault: Fault) {
         queue.messages()[0].visible_at > tokio::time::Instant::now(),
         "the message is in hand"
     );
-    trigger.cancel();
+    match (fault, victim) {
+        (Fault::PanicInRequest, "delete_batcher") => store.panic_next_delete(),
+        (Fault::PanicInRequest, _) => {
+            // A second message whose delete succeeds: its acknowledgement is the request that
+            // panics, while the first message stays in hand.
+            queue.panic_next_delete();
+            store.put(BUCKET, OTHER_KEY, SystemTime::now());
+            let other = format!(
+                r#"{{"type":"page.created","version":1,"images":[{{"s3_url":"s3://{BUCKET}/{OTHER_KEY}"}}]}}"#
+            );
+            queue.push(&other, Attributes::new());
+        }
+        _ => trigger.cancel(),
+    }
 
     // The shutdown signal never comes: only the supervisor can end the run.
     let result = tokio::time::timeout(Duration::from_secs(600), daemon)
@@ -163,7 +180,7 @@ async fn stops_the_daemon(victim: &'static str, fault: Fault) {
     assert!(!ready.get(), "readiness dropped");
     assert!(
         queue.calls().iter().any(|c| matches!(c,
-            QueueCall::ChangeVisibility { receipts, timeout } if timeout.is_zero() && receipts.len() == 1)),
+            QueueCall::ChangeVisibility { receipts, timeout } if timeout.is_zero() && !receipts.is_empty())),
         "the message in hand was handed back: {:?}",
         queue.calls()
     );
@@ -178,6 +195,16 @@ async fn stops_the_daemon(victim: &'static str, fault: Fault) {
 #[tokio::test(start_paused = true)]
 async fn a_panicking_batcher_stops_the_daemon() {
     stops_the_daemon("delete_batcher", Fault::Panic).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_delete_request_stops_the_daemon() {
+    stops_the_daemon("delete_batcher", Fault::PanicInRequest).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_ack_request_stops_the_daemon() {
+    stops_the_daemon("acker", Fault::PanicInRequest).await;
 }
 
 #[tokio::test(start_paused = true)]

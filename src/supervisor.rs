@@ -18,6 +18,18 @@ use tokio::task::{Id, JoinError, JoinSet};
 
 use crate::telemetry::events::TaskFailed;
 
+/// Re-raise, in the long-lived task that awaits it, a panic of one of its own spawned requests
+/// (a DeleteObjects of the batcher, a DeleteMessageBatch of the acker). Without this the panic
+/// ends only that request, the task carries on, and the supervisor never learns of it. An
+/// aborted request is not a failure and is passed over.
+pub fn reraise_panic<T>(joined: Result<T, JoinError>) {
+    if let Err(e) = joined {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
 /// The long-lived tasks of `run` (and the message tasks, which report through [`Faults`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {

@@ -54,6 +54,8 @@ pub struct StoredMessage {
 
 #[derive(Default)]
 struct State {
+    /// The next DeleteMessageBatch panics (a bug in a request, for the supervisor's tests).
+    panic_delete: bool,
     messages: Vec<StoredMessage>,
     calls: Vec<QueueCall>,
     next_id: u64,
@@ -153,6 +155,11 @@ impl FakeQueue {
 
     pub fn fail_next_delete(&self, e: AwsError) {
         self.lock().fail_delete.push_back(e);
+    }
+
+    /// The next DeleteMessageBatch call panics instead of answering.
+    pub fn panic_next_delete(&self) {
+        self.lock().panic_delete = true;
     }
 
     pub fn fail_next_send(&self, e: AwsError) {
@@ -297,6 +304,10 @@ impl Queue for FakeQueue {
         s.calls.push(QueueCall::DeleteBatch {
             receipts: receipts.to_vec(),
         });
+        if std::mem::take(&mut s.panic_delete) {
+            drop(s);
+            panic!("injected panic in DeleteMessageBatch");
+        }
         if let Some(e) = s.fail_delete.pop_front() {
             return Err(e);
         }

@@ -24,6 +24,8 @@ struct State {
     delete_requests: Vec<(String, Vec<String>)>,
     list_requests: usize,
     fail_delete: VecDeque<AwsError>,
+    /// The next DeleteObjects panics (a bug in a request, for the supervisor's tests).
+    panic_delete: bool,
     /// Scripted failures of the next GetObject / conditional PutObject calls.
     fail_get: VecDeque<AwsError>,
     fail_put: VecDeque<AwsError>,
@@ -210,6 +212,11 @@ impl FakeStore {
         self.lock().delay = d;
     }
 
+    /// The next DeleteObjects call panics instead of answering.
+    pub fn panic_next_delete(&self) {
+        self.lock().panic_delete = true;
+    }
+
     /// Deletes of this key fail transiently (InternalError, per key) `times` times.
     pub fn flaky_key(&self, key: &str, times: u32) {
         self.lock().flaky_keys.insert(key.into(), times);
@@ -232,6 +239,10 @@ impl ObjectStore for FakeStore {
         }
         let mut s = self.lock();
         s.delete_requests.push((bucket.into(), keys.to_vec()));
+        if std::mem::take(&mut s.panic_delete) {
+            drop(s);
+            panic!("injected panic in DeleteObjects");
+        }
         if keys.len() > crate::store::MAX_KEYS_PER_DELETE {
             return Err(permanent("s3", "DeleteObjects", "MalformedXML"));
         }

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use crate::aws_error::{AwsError, ErrorClass};
 use crate::queue::{Queue, Receipt};
+use crate::supervisor::reraise_panic;
 use crate::telemetry::events::{AckBatchFailed, AckEntryFailed, MessagesAcked};
 
 const MAX_BATCH: usize = 10;
@@ -96,14 +97,20 @@ async fn run(queue: Arc<dyn Queue>, linger: Duration, mut rx: mpsc::Receiver<Ack
         let mut batch = Vec::with_capacity(MAX_BATCH);
         batch.push(first);
         gather(&mut rx, &mut batch, linger).await;
-        while flights.try_join_next().is_some() {}
+        while let Some(joined) = flights.try_join_next() {
+            reraise_panic(joined);
+        }
         if flights.len() >= MAX_IN_FLIGHT {
-            flights.join_next().await;
+            if let Some(joined) = flights.join_next().await {
+                reraise_panic(joined);
+            }
         }
         let queue = queue.clone();
         flights.spawn(async move { flush(queue.as_ref(), batch).await });
     }
-    while flights.join_next().await.is_some() {}
+    while let Some(joined) = flights.join_next().await {
+        reraise_panic(joined);
+    }
 }
 
 /// Add the acks that are ready or about to be: stop when the batch is full, when

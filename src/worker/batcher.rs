@@ -16,6 +16,7 @@ use super::intake::{HandOver, Intake};
 use crate::aws_error::{AwsError, ErrorClass};
 use crate::s3url::ObjectRef;
 use crate::store::{KeyOutcome, ObjectStore, MAX_KEYS_PER_DELETE};
+use crate::supervisor::reraise_panic;
 use crate::telemetry::events::{BatchClose, DeleteBatchClosed, DeleteBatchDone, Source};
 
 /// Tuning of the batcher.
@@ -192,7 +193,7 @@ async fn run(
                     }
                 }
             }
-            Some(_) = flights.join_next(), if !flights.is_empty() => {}
+            Some(joined) = flights.join_next(), if !flights.is_empty() => reraise_panic(joined),
         }
         let close = changes
             .borrow_and_update()
@@ -209,7 +210,9 @@ async fn run(
         BatchClose::Shutdown,
     )
     .await;
-    while flights.join_next().await.is_some() {}
+    while let Some(joined) = flights.join_next().await {
+        reraise_panic(joined);
+    }
 }
 
 /// Make one message's keys pending (flushing a bucket that reaches `max_keys`), then release its
