@@ -2,14 +2,14 @@
 //! a message is in hand, stops the run the supervisor's way: readiness off, the message handed
 //! back (visibility 0), an exit-1 error naming the task, and one log line naming it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::cli::{CommonArgs, RunArgs};
-use crate::fakes::{FakeQueue, FakeStore, QueueCall};
+use crate::fakes::{CapturedLogs, FakeQueue, FakeStore, QueueCall};
 use crate::queue::Attributes;
 use crate::supervisor::{Hook, TaskFuture};
 
@@ -73,46 +73,19 @@ fn inject(victim: &'static str, fault: Fault, trigger: CancellationToken) -> Hoo
     })
 }
 
-/// Log lines written while the guard lives (current-thread runtime: every task's events).
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn start() -> (Captured, tracing::subscriber::DefaultGuard) {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || writer.clone())
-            .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// The error lines naming `task` in their `task` field.
-    fn naming(&self, task: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|l| l["level"] == "ERROR" && l["fields"]["task"] == task)
-            .count()
-    }
+/// The error lines naming `task` in their `task` field.
+fn naming(captured: &CapturedLogs, task: &str) -> usize {
+    captured
+        .lines()
+        .iter()
+        .filter(|l| l["level"] == "ERROR" && l["fields"]["task"] == task)
+        .count()
 }
 
 /// Start the daemon on fakes with one message whose deletes keep failing transiently (so it
 /// stays in hand, in backoff); once its first DeleteObjects went out, make `victim` misbehave.
 async fn stops_the_daemon(victim: &'static str, fault: Fault) {
-    let (captured, _guard) = Captured::start();
+    let (captured, _guard) = CapturedLogs::start();
     let queue = FakeQueue::new("main");
     let store = FakeStore::new(&[BUCKET]);
     store.put(BUCKET, KEY, SystemTime::now());
@@ -189,7 +162,7 @@ async fn stops_the_daemon(victim: &'static str, fault: Fault) {
         "visible again"
     );
     let name = victim.split(' ').next().unwrap_or(victim);
-    assert_eq!(captured.naming(name), 1, "one log line names the task");
+    assert_eq!(naming(&captured, name), 1, "one log line names the task");
 }
 
 #[tokio::test(start_paused = true)]

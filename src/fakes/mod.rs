@@ -2,6 +2,7 @@
 //! unit tests (use with `tokio::time::pause`). They record every call so tests can assert on
 //! what the business logic asked for.
 
+mod logs;
 mod queue;
 #[cfg(test)]
 mod queue_tests;
@@ -10,6 +11,7 @@ mod store;
 #[cfg(test)]
 mod store_tests;
 
+pub use logs::CapturedLogs;
 pub use queue::{FakeQueue, QueueCall};
 pub use store::FakeStore;
 

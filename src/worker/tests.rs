@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::batcher::{BatcherConfig, DeleteBatcher};
 use super::{LoopConfig, Worker, WorkerSettings};
 use crate::deadletter::{ATTR_ATTEMPTS, ATTR_REASON};
-use crate::fakes::{permanent, transient, FakeQueue, FakeStore, QueueCall};
+use crate::fakes::{permanent, transient, CapturedLogs, FakeQueue, FakeStore, QueueCall};
 use crate::queue::{Attributes, Receipt};
 use crate::s3url::{LocationPolicy, ObjectRef};
 use crate::supervisor::{Supervisor, Task};
@@ -466,40 +466,6 @@ async fn short_polling_an_empty_queue_pauses_between_receives() {
     assert!(dlq.is_empty());
 }
 
-/// Log lines written while the guard lives (current-thread runtime: every task's events).
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn start() -> (Captured, tracing::subscriber::DefaultGuard) {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || writer.clone())
-            .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn lines(&self) -> Vec<serde_json::Value> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_whole_request_rejection_dead_letters_only_the_culprits() {
     let queue = FakeQueue::new("main");
@@ -613,7 +579,7 @@ async fn heartbeat_covers_a_slow_dead_letter_send() {
 
 #[tokio::test(start_paused = true)]
 async fn every_confirmed_deletion_is_audited_even_when_the_message_is_dead_lettered() {
-    let (captured, _guard) = Captured::start();
+    let (captured, _guard) = CapturedLogs::start();
     let queue = FakeQueue::new("main");
     let store = FakeStore::new(&[BUCKET]);
     put_all(&store, &["a/ok.jpg", "a/denied.jpg"]);
