@@ -312,6 +312,7 @@ impl Queue for FakeQueue {
             return Err(e);
         }
         sqs_rules::check_entries(OP, receipts.len())?;
+        sqs_rules::check_distinct_receipts(OP, receipts)?;
         let mut out = Vec::new();
         for r in receipts {
             if s.fail_delete_entry.remove(r) {

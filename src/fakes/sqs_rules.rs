@@ -69,6 +69,25 @@ pub fn check_entries(operation: &'static str, n: usize) -> Result<(), AwsError> 
     Ok(())
 }
 
+/// DeleteMessageBatch: no receipt handle twice in one request. moto refuses the whole request
+/// (`BatchEntryIdsNotDistinct`) when it sees one; the acker never sends one (moto can hand one
+/// message to two receives with the same handle, and both tasks then acknowledge it).
+pub fn check_distinct_receipts(
+    operation: &'static str,
+    receipts: &[crate::queue::Receipt],
+) -> Result<(), AwsError> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, r) in receipts.iter().enumerate() {
+        if !seen.insert(r) {
+            return Err(AwsError {
+                message: format!("Id {i} repeated."),
+                ..permanent("sqs", operation, "BatchEntryIdsNotDistinct")
+            });
+        }
+    }
+    Ok(())
+}
+
 /// SendMessageBatch: ≤ 10 attributes per message, each message within the queue's
 /// `MaximumMessageSize`, and ≤ 1 MiB in all (body plus attributes, as SQS counts them). Like
 /// SQS (and the integration tests' strict proxy), a violation fails the whole request.

@@ -141,7 +141,7 @@ async fn flush(queue: &dyn Queue, batch: Vec<AckRequest>) {
     if batch.is_empty() {
         return;
     }
-    let receipts: Vec<Receipt> = batch.iter().map(|r| r.receipt.clone()).collect();
+    let (receipts, slots) = distinct(&batch);
     let result = (|| queue.delete_batch(&receipts))
         .retry(
             backon::ExponentialBuilder::default()
@@ -154,7 +154,10 @@ async fn flush(queue: &dyn Queue, batch: Vec<AckRequest>) {
     let mut acked = Vec::with_capacity(batch.len());
     match result {
         Ok(results) => {
-            for (req, res) in batch.into_iter().zip(results) {
+            for (req, slot) in batch.into_iter().zip(slots) {
+                let Some(res) = results.get(slot).cloned() else {
+                    continue;
+                };
                 if res.is_ok() {
                     acked.push(req.sent_at);
                 } else if let Err(e) = &res {
@@ -174,3 +177,28 @@ async fn flush(queue: &dyn Queue, batch: Vec<AckRequest>) {
         MessagesAcked { sent_at: &acked }.emit();
     }
 }
+
+/// The batch's receipt handles, each once, and each request's index among them. The same handle
+/// can be acknowledged twice at once (moto can hand one message to two receives with the same
+/// handle); moto refuses a DeleteMessageBatch that names one twice, which would leave the other
+/// nine messages to be redelivered.
+fn distinct(batch: &[AckRequest]) -> (Vec<Receipt>, Vec<usize>) {
+    let mut receipts: Vec<Receipt> = Vec::with_capacity(batch.len());
+    let slots = batch
+        .iter()
+        .map(
+            |req| match receipts.iter().position(|r| r == &req.receipt) {
+                Some(i) => i,
+                None => {
+                    receipts.push(req.receipt.clone());
+                    receipts.len() - 1
+                }
+            },
+        )
+        .collect();
+    (receipts, slots)
+}
+
+#[cfg(test)]
+#[path = "acker_tests.rs"]
+mod tests;
