@@ -401,6 +401,7 @@ def run_one(args, label, cmd, env, http_addr=None, needs_objects=True):
     result.update(
         counts=counts["counts"],
         upstream_seconds=counts["upstream_seconds"],
+        receives=counts.get("receives", {}),
         requests=sum(counts["counts"].values()),
         peak_rss=hwm,
         rss_at_drain=rss,

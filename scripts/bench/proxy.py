@@ -50,6 +50,8 @@ LOCK = threading.Lock()
 ACKED_CHANGED = threading.Condition(LOCK)
 RECEIPTS: dict = {}  # receipt handle -> message id
 ACKS: dict = {}  # message id -> time of the first successful delete
+# ReceiveMessage shapes: "long 10", "short 0", ... (long or short poll, messages returned)
+RECEIVES: Counter = Counter()
 
 
 def follow(op: str, request: bytes, status: int, response: bytes) -> None:
@@ -64,7 +66,9 @@ def follow(op: str, request: bytes, status: int, response: bytes) -> None:
     try:
         if op == "sqs ReceiveMessage":
             got = json.loads(response or b"{}").get("Messages", [])
+            wait = json.loads(request or b"{}").get("WaitTimeSeconds", 0) or 0
             with LOCK:
+                RECEIVES[f"{'long' if wait > 0 else 'short'} {len(got)}"] += 1
                 for m in got:
                     RECEIPTS[m["ReceiptHandle"]] = m["MessageId"]
             return
@@ -152,6 +156,7 @@ class Handler(BaseHTTPRequestHandler):
                     {
                         "counts": dict(COUNTS),
                         "upstream_seconds": dict(UPSTREAM_SECONDS),
+                        "receives": dict(RECEIVES),
                         "acked": len(ACKS),
                     },
                     sort_keys=True,
@@ -170,6 +175,7 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 COUNTS.clear()
                 UPSTREAM_SECONDS.clear()
+                RECEIVES.clear()
                 RECEIPTS.clear()
                 ACKS.clear()
             payload = b"{}"

@@ -68,6 +68,12 @@ def render(args, results):
         parts = [f"{op.split()[1]} {1000 * r['upstream_seconds'].get(op, 0) / c:.0f} ms"
                  for op, c in sorted(r["counts"].items()) if c]
         p(f"  {name}: " + ", ".join(parts))
+    p("")
+    p("ReceiveMessage calls by poll and messages returned (long = WaitTimeSeconds > 0):")
+    for name, r in results.items():
+        shapes = r.get("receives", {})
+        order = sorted(shapes, key=lambda s: (s.split()[0], int(s.split()[1])))
+        p(f"  {name}: " + ", ".join(f"{s} x{shapes[s]}" for s in order))
     for name, r in results.items():
         if r.get("batches"):
             p("")
