@@ -512,3 +512,172 @@ fn every_variable_config_reads_is_shown_by_help() {
         );
     }
 }
+
+/// An environment of fixed values, for the environment-only settings.
+fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_string())
+    }
+}
+
+#[test]
+fn process_env_reads_the_process_environment() {
+    // PATH is set wherever cargo runs the tests.
+    let path = process_env("PATH").expect("PATH is set");
+    assert!(!path.is_empty());
+    assert_eq!(Some(path), std::env::var("PATH").ok());
+    assert_eq!(process_env("JANITOR_TEST_SURELY_UNSET_VARIABLE"), None);
+}
+
+#[test]
+fn a_queue_url_is_http_or_https_with_a_host() {
+    assert_eq!(
+        required_queue_url(Some(" https://sqs.eu-west-1.amazonaws.com/1/q ")),
+        Ok("https://sqs.eu-west-1.amazonaws.com/1/q".to_string())
+    );
+    for bad in [
+        "ftp://sqs.example/1/q",
+        "s3://bkt/q",
+        "mailto:ops@example.com",
+    ] {
+        let e = required_queue_url(Some(bad)).expect_err(bad);
+        assert_eq!(e.setting, "JANITOR_QUEUE_URL");
+        assert!(e.problem.contains("expected an http(s) queue URL"), "{e}");
+    }
+    // Blank is "required", not "not a URL".
+    for blank in [None, Some(""), Some("  ")] {
+        let e = required_queue_url(blank).expect_err("blank");
+        assert!(e.problem.starts_with("required"), "{blank:?}: {e}");
+    }
+}
+
+#[test]
+fn the_prefix_comes_from_the_flag_or_an_explicit_environment_value() {
+    let s = run(&run_args()).unwrap();
+    assert_eq!(s.common.policy.prefix(), "keep-images/");
+    let mut a = run_args();
+    a.common.prefix = None;
+    let e = run_in(&a, &env_of(&[])).expect_err("no prefix");
+    assert_eq!(e.setting, "JANITOR_PREFIX");
+    let s = run_in(&a, &env_of(&[("JANITOR_PREFIX", "")])).unwrap();
+    assert_eq!(s.common.policy.prefix(), "");
+}
+
+#[test]
+fn the_prefix_is_at_most_1024_bytes_without_control_characters() {
+    let mut a = run_args();
+    a.common.prefix = Some("p".repeat(1024));
+    assert_eq!(run(&a).unwrap().common.policy.prefix().len(), 1024);
+    for bad in ["p".repeat(1025), "keep\timages/".to_string()] {
+        a.common.prefix = Some(bad.clone());
+        assert_eq!(run(&a).unwrap_err().setting, "JANITOR_PREFIX", "{bad:?}");
+    }
+}
+
+#[test]
+fn the_s3_endpoint_comes_from_aws_endpoint_url_s3_then_aws_endpoint_url() {
+    let endpoint = |pairs| {
+        common(&run_args().common, &env_of(pairs)).map(|c| c.s3_endpoint.map(|e| e.to_string()))
+    };
+    assert_eq!(endpoint(&[]), Ok(None));
+    assert_eq!(
+        endpoint(&[("AWS_ENDPOINT_URL", "http://LocalHost:4566")]),
+        Ok(Some("localhost:4566".to_string()))
+    );
+    assert_eq!(
+        endpoint(&[
+            ("AWS_ENDPOINT_URL_S3", "http://s3.local:9000"),
+            ("AWS_ENDPOINT_URL", "http://other:1"),
+        ]),
+        Ok(Some("s3.local:9000".to_string()))
+    );
+    // Blank is unset: the general variable applies.
+    assert_eq!(
+        endpoint(&[
+            ("AWS_ENDPOINT_URL_S3", " "),
+            ("AWS_ENDPOINT_URL", "http://other:1"),
+        ]),
+        Ok(Some("other:1".to_string()))
+    );
+    // A bad value names the variable it came from.
+    const BAD: &str = "http://localhost:4566/path";
+    let e = endpoint(&[("AWS_ENDPOINT_URL_S3", BAD)]).unwrap_err();
+    assert_eq!(e.setting, "AWS_ENDPOINT_URL_S3");
+    let e = endpoint(&[("AWS_ENDPOINT_URL", BAD)]).unwrap_err();
+    assert_eq!(e.setting, "AWS_ENDPOINT_URL");
+}
+
+#[test]
+fn the_lease_location_comes_from_the_environment_outside_the_prefix() {
+    let lease = |pairs| run_in(&run_args(), &env_of(pairs)).map(|s| s.sweep.lease);
+    let at = |bucket: &str, key: &str| LeaseLocation {
+        bucket: bucket.into(),
+        key: key.into(),
+    };
+    assert_eq!(lease(&[]), Ok(at("b-one", "image-janitor/sweeper.lease")));
+    assert_eq!(
+        lease(&[
+            ("JANITOR_SWEEP_LEASE_BUCKET", " locks-bucket "),
+            ("JANITOR_SWEEP_LEASE_KEY", " locks/janitor.lease "),
+        ]),
+        Ok(at("locks-bucket", "locks/janitor.lease"))
+    );
+    // Blank is unset: the defaults apply.
+    assert_eq!(
+        lease(&[
+            ("JANITOR_SWEEP_LEASE_BUCKET", "  "),
+            ("JANITOR_SWEEP_LEASE_KEY", "  "),
+        ]),
+        Ok(at("b-one", "image-janitor/sweeper.lease"))
+    );
+    let e = lease(&[("JANITOR_SWEEP_LEASE_KEY", "keep-images/sweeper.lease")]).unwrap_err();
+    assert_eq!(e.setting, "JANITOR_SWEEP_LEASE_KEY");
+}
+
+#[test]
+fn shutdown_timeout_and_queue_poll_interval() {
+    let mut a = run_args();
+    a.shutdown_timeout = "1h".into();
+    assert_eq!(run(&a).unwrap().shutdown_timeout, Duration::from_secs(3600));
+    a.shutdown_timeout = "3601s".into();
+    assert_eq!(run(&a).unwrap_err().setting, "JANITOR_SHUTDOWN_TIMEOUT");
+    let mut a = run_args();
+    assert_eq!(
+        run(&a).unwrap().queue_poll_interval,
+        Some(Duration::from_secs(30))
+    );
+    a.queue_poll_interval = "0".into();
+    assert_eq!(run(&a).unwrap().queue_poll_interval, None);
+}
+
+#[test]
+fn replay_hold_is_at_least_three_waits_at_the_rate() {
+    // At 0.1 messages a second a message waits up to 10 s: the hold must be at least 30 s.
+    let hold = |rate: &str, vis: &str| {
+        let mut a = replay_args();
+        a.rate = Some(rate.into());
+        a.visibility_timeout = vis.into();
+        replay(&a).map(|(_, s)| s.options.hold)
+    };
+    assert_eq!(hold("0.1", "30s"), Ok(Duration::from_secs(30)));
+    for vis in ["29s", "20s"] {
+        let e = hold("0.1", vis).expect_err(vis);
+        assert_eq!(e.setting, "--visibility-timeout");
+        assert!(e.problem.contains("at least 30s"), "{e}");
+    }
+    // Faster than one a second, the wait is 1 s: 3 s is enough.
+    assert_eq!(hold("50", "3s"), Ok(Duration::from_secs(3)));
+    assert!(hold("50", "2s").is_err());
+}
+
+#[test]
+fn replay_to_must_not_be_blank() {
+    let mut a = replay_args();
+    a.to = Some("  ".into());
+    let e = replay(&a).unwrap_err();
+    assert_eq!(e.setting, "--to");
+    assert!(e.problem.contains("empty string"), "{e}");
+}

@@ -97,3 +97,30 @@ fn endpoint_parse_errors() {
         Ok("example.com:443".to_string())
     );
 }
+
+#[test]
+fn ipv6_hosts_and_ports() {
+    // Without a port, the scheme's default.
+    let v6 = S3Endpoint::parse("http://[::1]").expect("endpoint");
+    assert_eq!((v6.host(), v6.port()), ("[::1]", 80));
+    let v4in6 = S3Endpoint::parse("https://[::ffff:127.0.0.1]/").expect("endpoint");
+    assert_eq!((v4in6.host(), v4in6.port()), ("[::ffff:127.0.0.1]", 443));
+    for bad in [
+        "http://[]:9000",
+        "http://[::1]x",
+        "http://[::1]:",
+        "http://localhost:+80",
+        "http://localhost:-1",
+        "http://localhost:65536",
+        "http://loc@lhost",
+    ] {
+        let err = S3Endpoint::parse(bad).expect_err(bad);
+        assert!(err.contains("invalid S3 endpoint URL"), "{bad}: {err}");
+    }
+    assert_eq!(
+        parse_authority("[::1]x", 80),
+        Err("junk after IPv6 host".to_string())
+    );
+    assert!(parse_authority("h:+80", 80).is_err_and(|e| e.contains("invalid port \"+80\"")));
+    assert_eq!(parse_authority("h:0080", 443), Ok(("h".to_string(), 80)));
+}

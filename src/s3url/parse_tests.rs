@@ -243,3 +243,41 @@ fn rejected_http_urls() {
         ],
     );
 }
+
+#[test]
+fn every_aws_form_checks_its_region_label() {
+    check(
+        None,
+        &[
+            ("https://s3.eu-west-1.amazonaws.com/bkt/a", ok("bkt", "a")),
+            (
+                "https://s3.eu_west-1.amazonaws.com/bkt/a",
+                Err("not an accepted AWS S3 host"),
+            ),
+            (
+                "https://s3.dualstack.amazonaws.com/bkt/a",
+                Err("not an accepted AWS S3 host"),
+            ),
+            (
+                "https://bkt.s3.dualstack.eu_west-1.amazonaws.com/a",
+                Err("not an accepted AWS S3 host"),
+            ),
+            (
+                "https://bkt.s3.dualstack.EU-WEST-1.amazonaws.com/a",
+                ok("bkt", "a"),
+            ),
+            (
+                "https://bkt.s3.dualstack.amazonaws.com/a",
+                Err("not an accepted AWS S3 host"),
+            ),
+            (
+                "https://bkt.s3-.amazonaws.com/a",
+                Err("not an accepted AWS S3 host"),
+            ),
+            (
+                "https://bkt.s3-eu_west-1.amazonaws.com/a",
+                Err("not an accepted AWS S3 host"),
+            ),
+        ],
+    );
+}

@@ -20,3 +20,7 @@ pub(super) fn truncate(s: &str) -> &str {
         None => s,
     }
 }
+
+#[cfg(test)]
+#[path = "quote_tests.rs"]
+mod tests;
