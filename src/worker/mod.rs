@@ -142,7 +142,10 @@ async fn receive_loop(
             }
             break;
         }
-        if !messages.is_empty() {
+        // Only a full receive is evidence of a burst worth every loop's probe; after a partial
+        // one (light traffic: one message per long poll) this loop's own probe is enough, and
+        // it wakes the others if it comes back full.
+        if messages.len() >= RECEIVE_BATCH {
             watch.wake_all();
         }
         let handovers = probe.received(messages.len());
@@ -226,7 +229,7 @@ impl Probe {
         guards
     }
 
-    /// Woken by another loop's long poll that brought messages: this loop probes next.
+    /// Woken by another loop's full receive (a burst): this loop probes next.
     fn claim(&mut self) {
         if !self.owned {
             self.owned = true;

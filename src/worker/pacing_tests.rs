@@ -274,6 +274,38 @@ async fn idle_loops_park_behind_one_long_poll_and_a_burst_wakes_them() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_lone_message_costs_one_long_poll_and_one_probe_not_one_per_loop() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    let rig = start(queue, store, 4, 80);
+    // Idle: one loop long-polls, the other three are parked behind it.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let receives = |q: &FakeQueue| {
+        q.calls()
+            .iter()
+            .filter(|c| matches!(c, QueueCall::Receive { .. }))
+            .count()
+    };
+    for round in 0..5 {
+        let before = receives(&rig.queue);
+        fill(&rig.queue, &rig.store, 1, 1);
+        rig.drained(Duration::from_secs(5)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The watcher's long poll brings it, and that loop alone probes once to learn that
+        // nothing follows; then it long-polls again. Waking the parked loops too made four
+        // empty probes per message (7 requests a message at 5 messages/s).
+        let spent = receives(&rig.queue) - before;
+        assert!(
+            spent <= 3,
+            "round {round}: {spent} receives for one message"
+        );
+    }
+    assert_eq!(key_counts(&rig.store), vec![1; 5], "one DeleteObjects each");
+    let (_, store, intake) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    assert_eq!(intake, Snapshot::default());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_burst_that_wakes_parked_loops_goes_out_as_one_delete_request() {
     let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
     let rig = start(queue, store, 4, 200);

@@ -1,6 +1,8 @@
 //! Which receive loops poll an idle queue: one. Once a receive finds the queue drained (it came
-//! back partial or empty), its loop parks while another loop's long poll is out, and the loop
-//! whose long poll brings messages wakes them all.
+//! back partial or empty), its loop parks while another loop's long poll is out, and a loop whose
+//! receive comes back full (ten messages: a burst) wakes them all. A partial long poll wakes
+//! no one: its own loop probes once, and wakes the rest only if that probe comes back full (at
+//! light load, waking every loop cost one empty probe per loop per message).
 //!
 //! Why: with every loop long-polling an idle queue, the first messages of a burst are spread over
 //! all of them (each long poll returns as soon as anything is visible), so a burst starts with
@@ -45,7 +47,7 @@ impl Watch {
         Polling { watch: self }
     }
 
-    /// Messages arrived: every parked loop receives again.
+    /// A full receive: every parked loop receives again.
     pub fn wake_all(&self) {
         self.wake.notify_waiters();
     }
