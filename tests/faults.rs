@@ -330,8 +330,12 @@ async fn per_key_access_denied_dead_letters_exactly_the_messages_naming_denied_k
         .collect();
 
     let mut daemon = Daemon::start(janitor_via(&env, &proxy));
+    // Settled: every message acknowledged or dead-lettered, and the queue empty (the counts
+    // alone can get there early: moto now and then hands one message to two receives, and both
+    // copies are counted).
     eventually(Duration::from_secs(60), "every message settled", || async {
         daemon.metric("janitor_messages_acked_total") + dead_lettered(&daemon) >= 20.0
+            && env.depth(&env.queue_url).await == (0, 0)
     })
     .await;
 
@@ -348,7 +352,9 @@ async fn per_key_access_denied_dead_letters_exactly_the_messages_naming_denied_k
         );
     }
     assert_eq!(env.depth(&env.queue_url).await, (0, 0), "main queue empty");
-    assert_eq!(daemon.metric("janitor_messages_acked_total"), 17.0);
+    // 17 good messages; one more per copy moto handed out twice (flake hunt: 18 once).
+    let acked = daemon.metric("janitor_messages_acked_total");
+    assert!((17.0..=19.0).contains(&acked), "acked {acked}");
     let good: Vec<String> = (0..20)
         .filter(|i| !bad.contains(i))
         .flat_map(|i| msgs[i].clone())
