@@ -9,7 +9,7 @@
 //! probably waiting. Either way the loop that got it asks again at once with a short poll (a
 //! "probe"), whose answer arrives within one round trip: full, and it probes again; partial or
 //! empty, and the queue is drained for now. Every loop that is busy with a burst probes (a loop
-//! woken by another's full receive too), and every probe out holds the batch open: what it brings
+//! woken by another's receive too), and every probe out holds the batch open: what it brings
 //! joins the batch it was meant for, instead of arriving just after that batch closed because
 //! another loop's probe came back partial. Long polls on an empty queue return only when new
 //! messages arrive; waiting for them buys nothing, so they never hold a batch open.
@@ -113,7 +113,7 @@ impl Intake {
         (guards, more_may_follow)
     }
 
-    /// A loop woken by another loop's full receive: its next receive is a
+    /// A loop woken by another loop's receive that brought messages: its next receive is a
     /// probe, and holds the batch open until it returns.
     pub fn claim_probe(&self) {
         self.tx.send_modify(|s| s.probes += 1);

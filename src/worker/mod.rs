@@ -142,12 +142,7 @@ async fn receive_loop(
             }
             break;
         }
-        // Only a full receive is evidence of a burst worth every loop's probe; after a partial
-        // one (light traffic: one message per long poll) this loop's own probe is enough, and
-        // it wakes the others if it comes back full.
-        if messages.len() >= RECEIVE_BATCH {
-            watch.wake_all();
-        }
+        watch.wake_for(messages.len(), RECEIVE_BATCH);
         let handovers = probe.received(messages.len());
         drained = messages.len() < RECEIVE_BATCH && !probe.owned;
         if messages.is_empty() && !was_probe {
@@ -229,7 +224,7 @@ impl Probe {
         guards
     }
 
-    /// Woken by another loop's full receive (a burst): this loop probes next.
+    /// Woken by another loop's receive that brought messages: this loop probes next.
     fn claim(&mut self) {
         if !self.owned {
             self.owned = true;
