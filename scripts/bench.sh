@@ -28,6 +28,9 @@
 #   --rate R            [5]   --duration S  [60]
 #   --only LIST         comma-separated subset of ours,before,per-receive,sqs-only,seed
 #   --before BIN        another image-janitor binary, run as "before"
+#   --stock-moto        run moto as shipped; by default its SQS deletes are made atomic
+#                       (scripts/bench/moto_locked.py: moto loses deletes under concurrent
+#                       DeleteMessageBatch calls, which distorts drain times)
 #   --json FILE         write raw results (default .cache/bench/results.json)
 #   --svg FILE          also write a chart (messages acknowledged over drain time)
 set -euo pipefail
@@ -48,6 +51,7 @@ duration=60
 before=""
 json_out=".cache/bench/results.json"
 svg_out=""
+stock_moto=""
 
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -67,6 +71,7 @@ while [[ $# -gt 0 ]]; do
     --duration) duration="$2"; shift 2 ;;
     --before) before="$2"; shift 2 ;;
     --json) json_out="$2"; shift 2 ;;
+    --stock-moto) stock_moto=1; shift ;;
     --svg) svg_out="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -110,8 +115,14 @@ for attempt in 1 2 3; do
 done
 [[ -n "${build_ok}" ]] || { echo "bench.sh: cargo build --release failed" >&2; exit 1; }
 
-eval "$(scripts/moto.sh start)"
-echo "== moto ${moto_version} at ${MOTO_ENDPOINT} (pid ${MOTO_PID})"
+if [[ -n "${stock_moto}" ]]; then
+  eval "$(scripts/moto.sh start)"
+  moto_kind="stock"
+else
+  eval "$(MOTO_LOCKED_DELETES=1 scripts/moto.sh start)"
+  moto_kind="SQS deletes made atomic: scripts/bench/moto_locked.py"
+fi
+echo "== moto ${moto_version} (${moto_kind}) at ${MOTO_ENDPOINT} (pid ${MOTO_PID})"
 
 port_file="${workdir}/proxy.port"
 rm -f "${port_file}"

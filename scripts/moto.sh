@@ -9,7 +9,12 @@ case "${1:-start}" in
     scripts/setup-moto.sh >&2
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
     mkdir -p .cache
-    .venv/bin/moto_server -H 127.0.0.1 -p "$port" >".cache/moto-$port.log" 2>&1 &
+    if [ "${MOTO_LOCKED_DELETES:-}" = 1 ]; then
+      # Benchmarks: SQS deletes made atomic (see scripts/bench/moto_locked.py).
+      .venv/bin/python scripts/bench/moto_locked.py -H 127.0.0.1 -p "$port" >".cache/moto-$port.log" 2>&1 &
+    else
+      .venv/bin/moto_server -H 127.0.0.1 -p "$port" >".cache/moto-$port.log" 2>&1 &
+    fi
     pid=$!
     for _ in $(seq 1 150); do
       if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
