@@ -113,6 +113,14 @@ fn key_counts(store: &FakeStore) -> Vec<usize> {
         .collect()
 }
 
+fn receives(queue: &FakeQueue) -> usize {
+    queue
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, QueueCall::Receive { .. }))
+        .count()
+}
+
 fn ack_sizes(queue: &FakeQueue) -> Vec<usize> {
     queue
         .calls()
@@ -249,12 +257,6 @@ async fn idle_loops_park_behind_one_long_poll_and_a_burst_wakes_them() {
     let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
     let rig = start(queue, store, 4, 80);
     tokio::time::sleep(Duration::from_secs(60)).await;
-    let receives = |q: &FakeQueue| {
-        q.calls()
-            .iter()
-            .filter(|c| matches!(c, QueueCall::Receive { .. }))
-            .count()
-    };
     // One loop long-polls (20 s each: 3 a minute); the other three parked after their first
     // empty receive. Four loops polling would make 12.
     let idle = receives(&rig.queue);
@@ -279,12 +281,6 @@ async fn a_lone_message_costs_one_long_poll_and_one_probe_not_one_per_loop() {
     let rig = start(queue, store, 4, 80);
     // Idle: one loop long-polls, the other three are parked behind it.
     tokio::time::sleep(Duration::from_secs(60)).await;
-    let receives = |q: &FakeQueue| {
-        q.calls()
-            .iter()
-            .filter(|c| matches!(c, QueueCall::Receive { .. }))
-            .count()
-    };
     for round in 0..5 {
         let before = receives(&rig.queue);
         fill(&rig.queue, &rig.store, 1, 1);
