@@ -386,6 +386,7 @@ def run_one(args, label, cmd, env, http_addr=None, needs_objects=True):
         hwm, rss, cpu = proc_figures(proc.pid)
         counts = proxy_counts(args.proxy)
         result["acks"] = proxy_acks(args.proxy)
+        result["trace"] = json.loads(http_get(f"{args.proxy}/__trace", timeout=30)[1])["trace"]
         moto_cpu = proc_cpu(args.moto_pid) - moto_cpu0
         metrics = scrape_metrics(f"http://{http_addr}/metrics") if http_addr else None
         log(f"{label}: drained in {result['drain']:.2f}s")
@@ -454,6 +455,9 @@ def main():
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--wait", type=int, default=20, help="long-poll seconds, every worker")
     ap.add_argument("--max-visible", type=int, default=100, help="messages per wave")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=BIN",
+                    help="another image-janitor binary (or a wrapper script), run after 'before' and "
+                         "reported as NAME; repeatable")
     ap.add_argument("--backlog", action="store_true", help="queue all N before starting the worker")
     ap.add_argument("--latency", action="store_true", help="light-load latency run")
     ap.add_argument("--rate", type=float, default=5.0, help="--latency: messages per second")
@@ -473,6 +477,9 @@ def main():
         ap.error(f"unknown worker(s) {sorted(unknown)}; choose from {', '.join(WORKERS)}")
     if not args.before:
         names = [x for x in names if x != "before"]
+    variants = dict(v.split("=", 1) for v in args.variant)
+    order = list(WORKERS[:2]) + list(variants) + list(WORKERS[2:])
+    names += list(variants)
 
     base_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("JANITOR_", "AWS_", "NAIVE_", "REF_"))
@@ -484,10 +491,10 @@ def main():
         AWS_EC2_METADATA_DISABLED="true",
     )
     results = {}
-    for name in WORKERS:
+    for name in order:
         if name not in names:
             continue
-        if name in ("ours", "before"):
+        if name in ("ours", "before") or name in variants:
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             http_addr = f"127.0.0.1:{s.getsockname()[1]}"
@@ -507,7 +514,7 @@ def main():
                 # janitor::batch=debug: one line per closed delete batch (why, how many keys).
                 RUST_LOG="warn,janitor::batch=debug",
             )
-            binary = args.janitor if name == "ours" else args.before
+            binary = {"ours": args.janitor, "before": args.before}.get(name) or variants[name]
             results[name] = run_one(args, name, [binary, "run"], env, http_addr)
         elif name == "seed":
             env = dict(base_env, NAIVE_QUEUE_URL="{queue_url}",

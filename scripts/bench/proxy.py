@@ -17,7 +17,8 @@ received twice) count once.
 Control endpoints (never forwarded): ``GET /__counts`` returns the counts as JSON
 (``{"counts": {"sqs ReceiveMessage": 12, ...}, "upstream_seconds": {...}, "acked": 97}``, the
 second the time spent waiting for the emulator per operation); ``GET /__acks`` returns
-``{"acks": {message_id: unix_time, ...}}``; ``GET /__wait?n=N&timeout=S`` returns once N
+``{"acks": {message_id: unix_time, ...}}``; ``GET /__trace`` returns every forwarded request as
+``[start, end, operation, size]`` (see ``TRACE``); ``GET /__wait?n=N&timeout=S`` returns once N
 distinct messages have been acknowledged (``{"acked": count}``, possibly fewer on timeout);
 ``POST /__reset`` zeroes everything.
 
@@ -52,6 +53,25 @@ RECEIPTS: dict = {}  # receipt handle -> message id
 ACKS: dict = {}  # message id -> time of the first successful delete
 # ReceiveMessage shapes: "long 10", "short 0", ... (long or short poll, messages returned)
 RECEIVES: Counter = Counter()
+# One row per forwarded request: [start, end (unix seconds), operation, size], size being the
+# messages a ReceiveMessage returned (negative for a long poll: -1 - count), the entries of a
+# DeleteMessageBatch or the keys of a DeleteObjects. For the per-wave timeline (trace.py).
+TRACE: list = []
+
+
+def size_of(op: str, request: bytes, response: bytes) -> int:
+    try:
+        if op == "sqs ReceiveMessage":
+            got = len(json.loads(response or b"{}").get("Messages", []))
+            long_poll = (json.loads(request or b"{}").get("WaitTimeSeconds", 0) or 0) > 0
+            return -1 - got if long_poll else got
+        if op == "sqs DeleteMessageBatch":
+            return len(json.loads(request or b"{}").get("Entries", []))
+        if op == "s3 DeleteObjects":
+            return request.count(b"<Key>")
+    except (ValueError, TypeError, AttributeError):
+        pass
+    return 0
 
 
 def follow(op: str, request: bytes, status: int, response: bytes) -> None:
@@ -161,6 +181,9 @@ class Handler(BaseHTTPRequestHandler):
                     },
                     sort_keys=True,
                 ).encode()
+        elif split.path == "/__trace":
+            with LOCK:
+                payload = json.dumps({"trace": TRACE}).encode()
         elif split.path == "/__acks":
             with LOCK:
                 payload = json.dumps({"acks": dict(ACKS)}).encode()
@@ -178,6 +201,7 @@ class Handler(BaseHTTPRequestHandler):
                 RECEIVES.clear()
                 RECEIPTS.clear()
                 ACKS.clear()
+                TRACE.clear()
             payload = b"{}"
         else:
             return False
@@ -195,7 +219,7 @@ class Handler(BaseHTTPRequestHandler):
         op = operation(self.command, self.path, self.headers, body)
         with LOCK:
             COUNTS[op] += 1
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["Content-Length"] = str(len(body))
         for attempt in (1, 2):
@@ -214,6 +238,9 @@ class Handler(BaseHTTPRequestHandler):
                     self.send_error(502)
                     return
         follow(op, body, resp.status, data)
+        row = [started_wall, time.time(), op, size_of(op, body, data)]
+        with LOCK:
+            TRACE.append(row)
         self.send_response_only(resp.status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":

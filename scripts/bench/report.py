@@ -105,8 +105,8 @@ def render(args, results):
         if ref in results:
             x = ours["drain"] / results[ref]["drain"]
             p(f"  drain, ours / {ref:<26} {x:6.2f}x   goal <= {goal:.1f}x  {verdict(x <= goal)}")
-    for other in ("per-receive", "sqs-only", "before", "seed"):
-        if other in results and other != "ours":
+    for other in results:
+        if other != "ours":
             r = results[other]
             p(f"  {other}: drain {r['drain'] / ours['drain']:5.2f}x ours, "
               f"requests/message {r['requests'] / n:.3f} = {r['requests'] / n / floor:.2f}x floor "
