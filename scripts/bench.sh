@@ -28,9 +28,13 @@
 #   --rate R            [5]   --duration S  [60]
 #   --only LIST         comma-separated subset of ours,before,per-receive,sqs-only,seed
 #   --before BIN        another image-janitor binary, run as "before"
+#   --variant NAME=BIN  one more image-janitor binary (or wrapper script) run as NAME; repeatable
 #   --stock-moto        run moto as shipped; by default its SQS deletes are made atomic
 #                       (scripts/bench/moto_locked.py: moto loses deletes under concurrent
 #                       DeleteMessageBatch calls, which distorts drain times)
+#   --lean-moto         also drop moto's per-message queue scan in ReceiveMessage (a receive
+#                       costs moto messages returned x messages held; real SQS does not):
+#                       a diagnostic of how much of a gap is that cost
 #   --json FILE         write raw results (default .cache/bench/results.json)
 #   --svg FILE          also write a chart (messages acknowledged over drain time)
 set -euo pipefail
@@ -49,9 +53,11 @@ latency=""
 rate=5
 duration=60
 before=""
+variants=()
 json_out=".cache/bench/results.json"
 svg_out=""
 stock_moto=""
+lean_moto=""
 
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -70,8 +76,10 @@ while [[ $# -gt 0 ]]; do
     --rate) rate="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --before) before="$2"; shift 2 ;;
+    --variant) variants+=(--variant "$2"); shift 2 ;;
     --json) json_out="$2"; shift 2 ;;
     --stock-moto) stock_moto=1; shift ;;
+    --lean-moto) lean_moto=1; shift ;;
     --svg) svg_out="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -118,6 +126,9 @@ done
 if [[ -n "${stock_moto}" ]]; then
   eval "$(scripts/moto.sh start)"
   moto_kind="stock"
+elif [[ -n "${lean_moto}" ]]; then
+  eval "$(MOTO_LOCKED_DELETES=1 MOTO_LEAN_RETENTION=1 scripts/moto.sh start)"
+  moto_kind="SQS deletes made atomic, receives without the per-message queue scan: scripts/bench/moto_locked.py"
 else
   eval "$(MOTO_LOCKED_DELETES=1 scripts/moto.sh start)"
   moto_kind="SQS deletes made atomic: scripts/bench/moto_locked.py"
@@ -150,6 +161,7 @@ args=(
 [[ -n "${backlog}" ]] && args+=(--backlog)
 [[ -n "${latency}" ]] && args+=(--latency --rate "${rate}" --duration "${duration}")
 [[ -n "${before}" ]] && args+=(--before "${before}")
+[[ ${#variants[@]} -gt 0 ]] && args+=("${variants[@]}")
 [[ -n "${svg_out}" ]] && args+=(--svg-out "${svg_out}")
 .venv/bin/python scripts/bench/bench.py "${args[@]}"
 echo "== load at end: $(uptime)"
