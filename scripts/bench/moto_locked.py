@@ -19,12 +19,18 @@ three passes over every message the queue holds, in flight or not. A profile of 
 receive. Real SQS has no such cost. The lean mode reads the retention period directly; it is a
 diagnostic (``scripts/bench.sh --lean-moto``), not the default.
 
+It also sets TCP_NODELAY on every connection it serves (werkzeug sends headers and body in two
+writes; with Nagle on, the body can wait ~40 ms for a delayed ACK).
+
 Usage: the arguments of ``moto_server`` (e.g. ``-H 127.0.0.1 -p 5000``).
 """
 
 import os
+import socket
 import sys
 import threading
+
+from werkzeug.serving import WSGIRequestHandler
 
 from moto.server import main
 from moto.sqs import models
@@ -46,6 +52,18 @@ def _lean_retention_check(self, queue_name, message):
     retain_until = int(queue.message_retention_period) + message.sent_timestamp / 1000
     return retain_until > models.unix_time()
 
+
+# werkzeug, like http.server, sends a response's headers and body in separate send() calls; with
+# Nagle's algorithm the body can wait ~40 ms for the delayed ACK of the headers.
+_setup = WSGIRequestHandler.setup
+
+
+def _setup_nodelay(self):
+    _setup(self)
+    self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+WSGIRequestHandler.setup = _setup_nodelay
 
 if os.environ.get("MOTO_LEAN_RETENTION") == "1":
     models.SQSBackend.is_message_valid_based_on_retention_period = _lean_retention_check
