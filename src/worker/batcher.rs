@@ -195,9 +195,10 @@ async fn run(
             }
             Some(joined) = flights.join_next(), if !flights.is_empty() => reraise_panic(joined),
         }
+        let open: usize = pending.values().map(|p| p.messages).sum();
         let close = changes
             .borrow_and_update()
-            .close_reason(!flights.is_empty());
+            .close_reason(!flights.is_empty(), open);
         if let Some(reason) = close.filter(|_| !pending.is_empty()) {
             close_all(&store, &permits, &mut flights, &mut pending, reason).await;
         }

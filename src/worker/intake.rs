@@ -15,8 +15,12 @@
 //! messages arrive; waiting for them buys nothing, so they never hold a batch open.
 //!
 //! A batch is *quiet* (may close) when every message in hand has handed its keys over and no
-//! probe is out — or a receive loop is blocked on the in-hand cap, in which case nothing can
-//! join until a batch closes and messages finish.
+//! probe is out — or a receive loop is blocked on the in-hand cap and every message in hand is
+//! in the open batch, in which case nothing can join until the batch closes and messages finish.
+//! While some messages in hand are elsewhere (their DeleteObjects in flight, their
+//! acknowledgement under way, a retry), they will free permits on their own and the loops'
+//! next receives can still join: closing at every such receive sent one small DeleteObjects per
+//! receive under a backlog (24 messages a batch on average where the cap allows 80).
 
 use tokio::sync::watch;
 
@@ -31,28 +35,30 @@ pub struct Snapshot {
     pub probes: usize,
     /// Receive loops waiting for an in-hand permit.
     pub starved: usize,
+    /// Messages received and not finished (see [`Intake::holding`]).
+    pub in_hand: usize,
 }
 
 impl Snapshot {
-    /// Nothing more can join a batch soon: close it now.
+    /// Nothing more can join a batch soon: close it now (as if every message in hand were in
+    /// the open batch and no DeleteObjects in flight).
     pub fn quiet(&self) -> bool {
-        self.quiet_while(false)
+        self.close_reason(false, usize::MAX).is_some()
     }
 
-    /// [`Self::quiet`] while DeleteObjects requests may be in flight: a loop blocked on the
-    /// in-hand cap then closes nothing, since those requests will free permits (closing at every
-    /// receive while they are out would send one small batch per receive).
-    pub fn quiet_while(&self, deletes_in_flight: bool) -> bool {
-        self.close_reason(deletes_in_flight).is_some()
-    }
-
-    /// Why a batch may close now, if it may ([`Self::quiet_while`]).
-    pub fn close_reason(&self, deletes_in_flight: bool) -> Option<BatchClose> {
+    /// Why a batch holding `open_messages` messages may close now, if it may. A loop blocked on
+    /// the in-hand cap closes it only when no DeleteObjects is in flight and no message in hand
+    /// is outside the batch: those will free permits on their own.
+    pub fn close_reason(
+        &self,
+        deletes_in_flight: bool,
+        open_messages: usize,
+    ) -> Option<BatchClose> {
         if self.handing_over > 0 {
             None
         } else if self.probes == 0 {
             Some(BatchClose::Quiet)
-        } else if self.starved > 0 && !deletes_in_flight {
+        } else if self.starved > 0 && !deletes_in_flight && self.in_hand <= open_messages {
             Some(BatchClose::InHandCap)
         } else {
             None
@@ -113,6 +119,17 @@ impl Intake {
         (guards, more_may_follow)
     }
 
+    /// `count` messages are in hand until their guards drop (when each message finishes).
+    /// Call before [`Self::received`], so the batcher never sees them handed over but not held.
+    pub fn holding(self: &std::sync::Arc<Self>, count: usize) -> Vec<Holding> {
+        self.tx.send_modify(|s| s.in_hand += count);
+        (0..count)
+            .map(|_| Holding {
+                intake: self.clone(),
+            })
+            .collect()
+    }
+
     /// A loop woken by another loop's receive that brought messages: its next receive is a
     /// probe, and holds the batch open until it returns.
     pub fn claim_probe(&self) {
@@ -159,6 +176,20 @@ impl Drop for HandOver {
         if let Some(intake) = self.intake.take() {
             intake.handed_over();
         }
+    }
+}
+
+/// One message in hand (see [`Intake::holding`]).
+#[derive(Debug)]
+pub struct Holding {
+    intake: std::sync::Arc<Intake>,
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        self.intake
+            .tx
+            .send_modify(|s| s.in_hand = s.in_hand.saturating_sub(1));
     }
 }
 

@@ -43,7 +43,7 @@ fn every_probe_out_holds_the_batch_open() {
     let (none, again) = intake.received(0, false, true);
     assert!(none.is_empty() && !again);
     assert_eq!(
-        intake.snapshot().close_reason(false),
+        intake.snapshot().close_reason(false, 0),
         Some(BatchClose::Quiet)
     );
 }
@@ -76,11 +76,12 @@ fn a_loop_blocked_on_the_in_hand_cap_closes_the_batch() {
     assert!(!intake.snapshot().quiet());
     let starving = intake.starving();
     assert_eq!(
-        intake.snapshot().close_reason(false),
+        intake.snapshot().close_reason(false, 0),
         Some(BatchClose::InHandCap)
     );
-    assert!(
-        !intake.snapshot().quiet_while(true),
+    assert_eq!(
+        intake.snapshot().close_reason(true, 0),
+        None,
         "a delete in flight will free permits"
     );
     drop(starving);
@@ -94,4 +95,29 @@ fn a_detached_guard_touches_nothing() {
     let intake = Arc::new(Intake::default());
     drop(HandOver::detached());
     assert_eq!(intake.snapshot(), Snapshot::default());
+}
+
+#[test]
+fn the_in_hand_cap_waits_for_messages_that_will_free_permits_on_their_own() {
+    let intake = Arc::new(Intake::default());
+    // 20 messages in hand: 10 awaiting their acknowledgements (their keys already deleted),
+    // 10 just received and pending in the open batch; a loop waits for permits.
+    let acking = intake.holding(10);
+    let fresh = intake.holding(10);
+    let (guards, _) = intake.received(10, true, false);
+    drop(guards);
+    let _starving = intake.starving();
+    assert_eq!(
+        intake.snapshot().close_reason(false, 10),
+        None,
+        "the 10 being acknowledged will free permits; a receive can still join"
+    );
+    drop(acking);
+    assert_eq!(
+        intake.snapshot().close_reason(false, 10),
+        Some(BatchClose::InHandCap),
+        "everything in hand is in the batch: only closing it frees permits"
+    );
+    drop(fresh);
+    assert_eq!(intake.snapshot().in_hand, 0);
 }

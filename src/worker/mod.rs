@@ -143,6 +143,7 @@ async fn receive_loop(
             break;
         }
         watch.wake_for(messages.len(), RECEIVE_BATCH);
+        let holdings = ctx.batcher.intake().holding(messages.len());
         let handovers = probe.received(messages.len());
         drained = messages.len() < RECEIVE_BATCH && !probe.owned;
         if messages.is_empty() && !was_probe {
@@ -154,13 +155,13 @@ async fn receive_loop(
             continue;
         }
         let mut permit = permit;
-        for (msg, handover) in messages.into_iter().zip(handovers) {
+        for ((msg, handover), holding) in messages.into_iter().zip(handovers).zip(holdings) {
             let Some(one) = permit.split(1) else { break };
             let ctx = ctx.clone();
             let faults = faults.clone();
             let message_id = msg.message_id.clone();
             tracker.spawn(async move {
-                let _permit = one;
+                let _permit = (one, holding);
                 let span = tracing::info_span!("message", message_id = %message_id);
                 let result = std::panic::AssertUnwindSafe(tracing::Instrument::instrument(
                     handle::handle(ctx, msg, handover),
