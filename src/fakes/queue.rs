@@ -78,6 +78,8 @@ struct State {
     send_delay: Duration,
     /// Round-trip time of every ReceiveMessage (before it looks at the queue).
     receive_delay: Duration,
+    /// Round-trip time of every DeleteMessageBatch (before it deletes).
+    delete_delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -119,6 +121,11 @@ impl FakeQueue {
             sent_at: SystemTime::now(),
         });
         id
+    }
+
+    /// Make every DeleteMessageBatch take `d` (virtual time) before it deletes, like a round trip.
+    pub fn set_delete_delay(&self, d: Duration) {
+        self.lock().delete_delay = d;
     }
 
     /// Make every send take `d` (virtual time).
@@ -299,6 +306,10 @@ impl Queue for FakeQueue {
         if receipts.is_empty() {
             return Ok(Vec::new());
         }
+        let delay = self.lock().delete_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         self.check_denied(OP)?;
         let mut s = self.lock();
         s.calls.push(QueueCall::DeleteBatch {
@@ -332,6 +343,10 @@ impl Queue for FakeQueue {
         const OP: &str = "ChangeMessageVisibilityBatch";
         if receipts.is_empty() {
             return Ok(Vec::new());
+        }
+        let delay = self.lock().delete_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         self.check_denied(OP)?;
         let mut s = self.lock();

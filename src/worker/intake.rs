@@ -37,6 +37,9 @@ pub struct Snapshot {
     pub starved: usize,
     /// Messages received and not finished (see [`Intake::holding`]).
     pub in_hand: usize,
+    /// The most messages in hand at which a waiting loop gets its permits back (the in-hand cap
+    /// less one receive), once the worker has said ([`Intake::set_receive_room`]).
+    pub receive_room: Option<usize>,
 }
 
 impl Snapshot {
@@ -58,7 +61,11 @@ impl Snapshot {
             None
         } else if self.probes == 0 {
             Some(BatchClose::Quiet)
-        } else if self.starved > 0 && !deletes_in_flight && self.in_hand <= open_messages {
+        } else if self.starved > 0
+            && !deletes_in_flight
+            && self.in_hand <= open_messages
+            && self.receive_room.is_none_or(|room| self.in_hand > room)
+        {
             Some(BatchClose::InHandCap)
         } else {
             None
@@ -128,6 +135,13 @@ impl Intake {
                 intake: self.clone(),
             })
             .collect()
+    }
+
+    /// A loop waiting for permits gets them once no more than `room` messages are in hand: until
+    /// then it is starved. (Its `starving` guard outlives the permits' return by a scheduler
+    /// turn; without this, the batch closed in that turn, half full.)
+    pub fn set_receive_room(&self, room: usize) {
+        self.tx.send_modify(|s| s.receive_room = Some(room));
     }
 
     /// A loop woken by another loop's receive that brought messages: its next receive is a

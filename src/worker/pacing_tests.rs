@@ -99,9 +99,15 @@ impl Rig {
         }
     }
 
+    /// Drain the worker; the intake's counts afterwards (its fixed receive room left out, so
+    /// that "nothing left" compares with `Snapshot::default()`).
     async fn shutdown(self) -> (FakeQueue, FakeStore, Snapshot) {
         self.worker.drain(24 * HOUR).await;
-        (self.queue, self.store, self.intake.snapshot())
+        let left = Snapshot {
+            receive_room: None,
+            ..self.intake.snapshot()
+        };
+        (self.queue, self.store, left)
     }
 }
 
@@ -365,5 +371,33 @@ async fn messages_that_arrive_while_probes_are_out_join_the_open_batch() {
     assert_eq!(keys.iter().sum::<usize>(), 100);
     assert!(keys.len() <= 4, "100 streamed messages: {keys:?}");
     assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 100);
+    assert_eq!(intake, Snapshot::default());
+}
+
+#[tokio::test(start_paused = true)]
+async fn under_a_backlog_batches_fill_the_in_hand_cap_while_acks_are_out() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    fill(&queue, &store, 400, 1);
+    // Acknowledgements take a round trip and go out at most four at a time, so the 80 acks of
+    // a full batch free permits in two steps. The loops that receive with the first 40 and then
+    // wait for permits again must not close the batch: the messages still being acknowledged
+    // free permits on their own, and what the loops receive then joins the same batch.
+    queue.set_delete_delay(Duration::from_millis(30));
+    let rig = start(queue, store, 4, 80);
+    rig.drained(Duration::from_secs(10)).await;
+    let (queue, store, intake) = rig.shutdown().await;
+    assert_eq!(store.count(), 0);
+    let keys = key_counts(&store);
+    assert_eq!(keys.iter().sum::<usize>(), 400);
+    assert!(
+        keys.iter().all(|&k| k <= 80),
+        "at most 80 in hand: {keys:?}"
+    );
+    assert!(
+        keys.len() <= 7,
+        "400 messages at a cap of 80 took {} DeleteObjects: {keys:?}",
+        keys.len()
+    );
+    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 400);
     assert_eq!(intake, Snapshot::default());
 }

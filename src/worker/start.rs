@@ -94,7 +94,11 @@ impl Worker {
             abandon: CancellationToken::new(),
         });
         let (loops, messages) = (TaskTracker::new(), TaskTracker::new());
-        let permits = Arc::new(Semaphore::new(config.max_inflight.max(RECEIVE_BATCH)));
+        let capacity = config.max_inflight.max(RECEIVE_BATCH);
+        let permits = Arc::new(Semaphore::new(capacity));
+        ctx.batcher
+            .intake()
+            .set_receive_room(capacity - RECEIVE_BATCH);
         let watch = Arc::new(Watch::default());
         for id in 0..config.concurrency {
             let one = receive_loop(
