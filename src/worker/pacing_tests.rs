@@ -101,13 +101,42 @@ impl Rig {
 
     /// Drain the worker; the intake's counts afterwards (its fixed receive room left out, so
     /// that "nothing left" compares with `Snapshot::default()`).
-    async fn shutdown(self) -> (FakeQueue, FakeStore, Snapshot) {
+    async fn shutdown(self) -> Left {
         self.worker.drain(24 * HOUR).await;
         let left = Snapshot {
             receive_room: None,
             ..self.intake.snapshot()
         };
         (self.queue, self.store, left)
+    }
+}
+
+/// What a drained worker left: the queue, the store and the intake's counts.
+type Left = (FakeQueue, FakeStore, Snapshot);
+
+trait AssertCapped {
+    /// `messages` of `k` images each all deleted and acknowledged, no DeleteObjects carrying
+    /// more than `cap` messages' keys, at most `max_requests` of them, nothing left pending.
+    fn assert_capped(self, messages: usize, k: usize, cap: usize, max_requests: usize);
+}
+
+impl AssertCapped for Left {
+    fn assert_capped(self, messages: usize, k: usize, cap: usize, max_requests: usize) {
+        let (queue, store, intake) = self;
+        assert_eq!(store.count(), 0);
+        let keys = key_counts(&store);
+        assert_eq!(keys.iter().sum::<usize>(), messages * k);
+        assert!(
+            keys.iter().all(|&n| n <= cap * k),
+            "at most {cap} messages in hand: {keys:?}"
+        );
+        assert!(
+            keys.len() <= max_requests,
+            "{messages} messages at a cap of {cap} took {} DeleteObjects: {keys:?}",
+            keys.len()
+        );
+        assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), messages);
+        assert_eq!(intake, Snapshot::default());
     }
 }
 
@@ -192,21 +221,7 @@ async fn the_in_hand_cap_closes_a_batch_and_nothing_is_left_behind() {
     // closed batch can free.
     let rig = start(queue, store, 2, 20);
     rig.drained(Duration::from_secs(5)).await;
-    let (queue, store, intake) = rig.shutdown().await;
-    assert_eq!(store.count(), 0);
-    let keys = key_counts(&store);
-    assert_eq!(keys.iter().sum::<usize>(), 165);
-    assert!(
-        keys.iter().all(|&k| k <= 60),
-        "at most 20 messages in hand: {keys:?}"
-    );
-    assert!(
-        keys.len() <= 4,
-        "55 messages took {} DeleteObjects: {keys:?}",
-        keys.len()
-    );
-    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 55);
-    assert_eq!(intake, Snapshot::default());
+    rig.shutdown().await.assert_capped(55, 3, 20, 4);
 }
 
 #[tokio::test(start_paused = true)]
@@ -385,19 +400,5 @@ async fn under_a_backlog_batches_fill_the_in_hand_cap_while_acks_are_out() {
     queue.set_delete_delay(Duration::from_millis(30));
     let rig = start(queue, store, 4, 80);
     rig.drained(Duration::from_secs(10)).await;
-    let (queue, store, intake) = rig.shutdown().await;
-    assert_eq!(store.count(), 0);
-    let keys = key_counts(&store);
-    assert_eq!(keys.iter().sum::<usize>(), 400);
-    assert!(
-        keys.iter().all(|&k| k <= 80),
-        "at most 80 in hand: {keys:?}"
-    );
-    assert!(
-        keys.len() <= 7,
-        "400 messages at a cap of 80 took {} DeleteObjects: {keys:?}",
-        keys.len()
-    );
-    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 400);
-    assert_eq!(intake, Snapshot::default());
+    rig.shutdown().await.assert_capped(400, 1, 80, 7);
 }
