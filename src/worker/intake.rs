@@ -21,6 +21,12 @@
 //! acknowledgement under way, a retry), they will free permits on their own and the loops'
 //! next receives can still join: closing at every such receive sent one small DeleteObjects per
 //! receive under a backlog (24 messages a batch on average where the cap allows 80).
+//!
+//! "Blocked" means no permits are free: the messages in hand and the receives out hold them
+//! all. A loop whose permits have just come back is not blocked, though it still says it is
+//! waiting for a scheduler turn; closing then sent half-full batches under a backlog. But the
+//! permits a receive holds are not free either: waiting for the receives out to fill the cap
+//! kept batches open past the linger where receives are slow (moto's take 300–400 ms).
 
 use tokio::sync::watch;
 
@@ -37,8 +43,10 @@ pub struct Snapshot {
     pub starved: usize,
     /// Messages received and not finished (see [`Intake::holding`]).
     pub in_hand: usize,
-    /// The most messages in hand at which a waiting loop gets its permits back (the in-hand cap
-    /// less one receive), once the worker has said ([`Intake::set_receive_room`]).
+    /// Permits held by receives out (see [`Intake::reserving`]).
+    pub reserved: usize,
+    /// The most permits in use at which a waiting loop gets its permits (the in-hand cap less
+    /// one receive), once the worker has said ([`Intake::set_receive_room`]).
     pub receive_room: Option<usize>,
 }
 
@@ -64,7 +72,9 @@ impl Snapshot {
         } else if self.starved > 0
             && !deletes_in_flight
             && self.in_hand <= open_messages
-            && self.receive_room.is_none_or(|room| self.in_hand > room)
+            && self
+                .receive_room
+                .is_none_or(|room| self.in_hand + self.reserved > room)
         {
             Some(BatchClose::InHandCap)
         } else {
@@ -129,17 +139,18 @@ impl Intake {
     /// `count` messages are in hand until their guards drop (when each message finishes).
     /// Call before [`Self::received`], so the batcher never sees them handed over but not held.
     pub fn holding(self: &std::sync::Arc<Self>, count: usize) -> Vec<Holding> {
-        self.tx.send_modify(|s| s.in_hand += count);
-        (0..count)
-            .map(|_| Holding {
-                intake: self.clone(),
-            })
-            .collect()
+        (0..count).map(|_| self.count(in_hand, 1)).collect()
     }
 
-    /// A loop waiting for permits gets them once no more than `room` messages are in hand: until
-    /// then it is starved. (Its `starving` guard outlives the permits' return by a scheduler
-    /// turn; without this, the batch closed in that turn, half full.)
+    /// A receive holding `permits` is out until the guard drops (once its messages are
+    /// [held](Self::holding)).
+    pub fn reserving(self: &std::sync::Arc<Self>, permits: usize) -> Reserved {
+        self.count(reserved, permits)
+    }
+
+    /// A loop waiting for permits gets them once no more than `room` are in use (in hand or
+    /// reserved): until then it is blocked. (Its `starving` guard outlives the permits' return
+    /// by a scheduler turn; without this, the batch closed in that turn, half full.)
     pub fn set_receive_room(&self, room: usize) {
         self.tx.send_modify(|s| s.receive_room = Some(room));
     }
@@ -158,9 +169,16 @@ impl Intake {
 
     /// A receive loop starts waiting for in-hand permits; the guard ends the wait.
     pub fn starving(self: &std::sync::Arc<Self>) -> Starving {
-        self.tx.send_modify(|s| s.starved += 1);
-        Starving {
+        self.count(starved, 1)
+    }
+
+    /// Add `n` to one of the counts until the guard drops.
+    fn count(self: &std::sync::Arc<Self>, field: Field, n: usize) -> Counted {
+        self.tx.send_modify(|s| *field(s) += n);
+        Counted {
             intake: self.clone(),
+            field,
+            n,
         }
     }
 
@@ -193,33 +211,46 @@ impl Drop for HandOver {
     }
 }
 
-/// One message in hand (see [`Intake::holding`]).
-#[derive(Debug)]
-pub struct Holding {
-    intake: std::sync::Arc<Intake>,
+/// One of the snapshot's counts.
+type Field = fn(&mut Snapshot) -> &mut usize;
+
+fn in_hand(s: &mut Snapshot) -> &mut usize {
+    &mut s.in_hand
 }
 
-impl Drop for Holding {
+fn reserved(s: &mut Snapshot) -> &mut usize {
+    &mut s.reserved
+}
+
+fn starved(s: &mut Snapshot) -> &mut usize {
+    &mut s.starved
+}
+
+/// `n` added to one of the snapshot's counts, taken off again on drop.
+#[derive(Debug)]
+pub struct Counted {
+    intake: std::sync::Arc<Intake>,
+    field: Field,
+    n: usize,
+}
+
+impl Drop for Counted {
     fn drop(&mut self) {
+        let (field, n) = (self.field, self.n);
         self.intake
             .tx
-            .send_modify(|s| s.in_hand = s.in_hand.saturating_sub(1));
+            .send_modify(|s| *field(s) = field(s).saturating_sub(n));
     }
 }
+
+/// One message in hand (see [`Intake::holding`]).
+pub type Holding = Counted;
+
+/// Permits held by a receive out (see [`Intake::reserving`]).
+pub type Reserved = Counted;
 
 /// A receive loop waiting for in-hand permits (see [`Intake::starving`]).
-#[derive(Debug)]
-pub struct Starving {
-    intake: std::sync::Arc<Intake>,
-}
-
-impl Drop for Starving {
-    fn drop(&mut self) {
-        self.intake
-            .tx
-            .send_modify(|s| s.starved = s.starved.saturating_sub(1));
-    }
-}
+pub type Starving = Counted;
 
 #[cfg(test)]
 #[path = "intake_tests.rs"]

@@ -121,3 +121,29 @@ fn the_in_hand_cap_waits_for_messages_that_will_free_permits_on_their_own() {
     drop(fresh);
     assert_eq!(intake.snapshot().in_hand, 0);
 }
+
+#[test]
+fn permits_held_by_receives_out_leave_a_waiting_loop_blocked() {
+    let intake = Arc::new(Intake::default());
+    // A cap of 80: a waiting loop gets its 10 permits once no more than 70 are in use.
+    intake.set_receive_room(70);
+    let held = intake.holding(60);
+    let (guards, _) = intake.received(60, true, false);
+    drop(guards);
+    let first = intake.reserving(10);
+    let _starving = intake.starving();
+    assert_eq!(
+        intake.snapshot().close_reason(false, 60),
+        None,
+        "70 permits in use: the waiting loop is about to get its 10"
+    );
+    let second = intake.reserving(10);
+    assert_eq!(
+        intake.snapshot().close_reason(false, 60),
+        Some(BatchClose::InHandCap),
+        "all 80 in use, 20 by receives out: waiting for them to fill the cap costs a round trip"
+    );
+    drop((first, second, held));
+    assert_eq!(intake.snapshot().reserved, 0);
+    assert_eq!(intake.snapshot().in_hand, 0);
+}

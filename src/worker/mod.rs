@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use handle::Ctx;
-use intake::{HandOver, Intake};
+use intake::{HandOver, Intake, Reserved};
 pub use start::{Worker, WorkerSettings};
 use watch::Watch;
 
@@ -71,7 +71,8 @@ async fn receive_loop(
         if ctx.stop.is_cancelled() {
             break;
         }
-        let Some(permit) = acquire(&permits, ctx.batcher.intake(), &ctx.stop).await else {
+        let Some((permit, reserved)) = acquire(&permits, ctx.batcher.intake(), &ctx.stop).await
+        else {
             break;
         };
         // A receive in flight is never cut short (dropping it could strand the messages it
@@ -144,9 +145,11 @@ async fn receive_loop(
         }
         watch.wake_for(messages.len(), RECEIVE_BATCH);
         let holdings = ctx.batcher.intake().holding(messages.len());
+        drop(reserved);
         let handovers = probe.received(messages.len());
         drained = messages.len() < RECEIVE_BATCH && !probe.owned;
         if messages.is_empty() && !was_probe {
+            drop(permit);
             let idle = EMPTY_RECEIVE_PERIOD.saturating_sub(receive_started.elapsed());
             tokio::select! {
                 _ = tokio::time::sleep(idle) => {}
@@ -179,19 +182,21 @@ async fn receive_loop(
     Ok(())
 }
 
-/// Permits for one receive's worth of messages; while the in-hand cap keeps this loop waiting,
-/// the intake knows (a batch must close for messages to finish). `None` once shutdown starts.
+/// Permits for one receive's worth of messages, and the intake told they are reserved; while the
+/// in-hand cap keeps this loop waiting, the intake knows (a batch may have to close for messages
+/// to finish). `None` once shutdown starts.
 async fn acquire(
     permits: &Arc<Semaphore>,
     intake: &Arc<Intake>,
     stop: &CancellationToken,
-) -> Option<OwnedSemaphorePermit> {
+) -> Option<(OwnedSemaphorePermit, Reserved)> {
+    let reserve = |p: OwnedSemaphorePermit| (p, intake.reserving(RECEIVE_BATCH));
     if let Ok(p) = permits.clone().try_acquire_many_owned(RECEIVE_BATCH as u32) {
-        return Some(p);
+        return Some(reserve(p));
     }
     let _starving = intake.starving();
     tokio::select! {
-        p = permits.clone().acquire_many_owned(RECEIVE_BATCH as u32) => p.ok(),
+        p = permits.clone().acquire_many_owned(RECEIVE_BATCH as u32) => p.ok().map(reserve),
         _ = stop.cancelled() => None,
     }
 }

@@ -402,3 +402,19 @@ async fn under_a_backlog_batches_fill_the_in_hand_cap_while_acks_are_out() {
     rig.drained(Duration::from_secs(10)).await;
     rig.shutdown().await.assert_capped(400, 1, 80, 7);
 }
+
+#[tokio::test(start_paused = true)]
+async fn waves_at_moto_round_trips_never_wait_for_a_timer() {
+    let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
+    let rig = start(queue, store, 4, 80);
+    // Receives as slow as moto's under load: a loop's permits sit in a receive for a long time,
+    // and a long poll on a drained queue holds them until the next wave.
+    rig.queue.set_receive_delay(Duration::from_millis(300));
+    rig.queue.set_delete_delay(Duration::from_millis(30));
+    for wave in 0..5 {
+        fill(&rig.queue, &rig.store, 100, 5);
+        rig.drained(Duration::from_secs(20)).await;
+        assert_eq!(rig.store.count(), 0, "wave {wave}");
+    }
+    rig.shutdown().await.assert_capped(500, 5, 80, 12);
+}
