@@ -1,11 +1,12 @@
 //! The acker: gathers "delete this message" requests from many message tasks into
 //! DeleteMessageBatch calls of up to 10, checking each entry's result.
 //!
-//! A batch closes when it is full or when no more acks are ready: the acks of one DeleteObjects
-//! result arrive together (every message it completed is woken at once), so the acker takes what
-//! is queued, then yields to the scheduler a few times to let those tasks finish their turn, and
-//! sends as soon as a round brings nothing new, with up to four DeleteMessageBatch calls in
-//! flight. `linger` only bounds the gathering.
+//! A batch closes when it is full or when no more acks are coming: the acks of one DeleteObjects
+//! result arrive together (every message it completed is woken at once), and the batcher says how
+//! many before it wakes them ([`AckForecast`]); the acker waits for those, and sends as soon as
+//! none is due. Acks nobody forecast (a message with nothing to delete, a retry) get a few
+//! scheduler turns to be joined by others. Up to four DeleteMessageBatch calls are in flight;
+//! `linger` only bounds the gathering.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::forecast::AckForecast;
 use crate::aws_error::{AwsError, ErrorClass};
 use crate::queue::{Queue, Receipt};
 use crate::supervisor::reraise_panic;
@@ -44,18 +46,24 @@ pub struct Acker {
 
 impl Acker {
     /// Start the acker task; it ends (after flushing) when every `Acker` is dropped.
-    pub fn spawn(queue: Arc<dyn Queue>, linger: Duration) -> (Acker, tokio::task::JoinHandle<()>) {
-        let (acker, task) = Acker::new(queue, linger);
+    pub fn spawn(
+        queue: Arc<dyn Queue>,
+        linger: Duration,
+        forecast: Arc<AckForecast>,
+    ) -> (Acker, tokio::task::JoinHandle<()>) {
+        let (acker, task) = Acker::new(queue, linger, forecast);
         (acker, tokio::spawn(task))
     }
 
     /// The handle and the acker's task, for the caller to spawn (under the supervisor).
+    /// `forecast`: the delete batcher's ([`super::batcher::DeleteBatcher::forecast`]).
     pub fn new(
         queue: Arc<dyn Queue>,
         linger: Duration,
+        forecast: Arc<AckForecast>,
     ) -> (Acker, impl Future<Output = ()> + Send + 'static) {
         let (tx, rx) = mpsc::channel(1024);
-        (Acker { tx }, run(queue, linger, rx))
+        (Acker { tx }, run(queue, linger, forecast, rx))
     }
 
     /// Delete one message from the queue (batched with others).
@@ -91,12 +99,18 @@ fn stopped() -> AwsError {
     }
 }
 
-async fn run(queue: Arc<dyn Queue>, linger: Duration, mut rx: mpsc::Receiver<AckRequest>) {
+async fn run(
+    queue: Arc<dyn Queue>,
+    linger: Duration,
+    forecast: Arc<AckForecast>,
+    mut rx: mpsc::Receiver<AckRequest>,
+) {
     let mut flights = JoinSet::new();
     while let Some(first) = rx.recv().await {
+        forecast.arrived();
         let mut batch = Vec::with_capacity(MAX_BATCH);
         batch.push(first);
-        gather(&mut rx, &mut batch, linger).await;
+        gather(&mut rx, &mut batch, &forecast, linger).await;
         while let Some(joined) = flights.try_join_next() {
             reraise_panic(joined);
         }
@@ -113,18 +127,33 @@ async fn run(queue: Arc<dyn Queue>, linger: Duration, mut rx: mpsc::Receiver<Ack
     }
 }
 
-/// Add the acks that are ready or about to be: stop when the batch is full, when
-/// [`IDLE_ROUNDS`] scheduler rounds bring nothing new, or after `linger`.
+/// Add the acks that are ready or about to be: stop when the batch is full, when none is
+/// forecast and [`IDLE_ROUNDS`] scheduler rounds bring nothing new, or after `linger` (which
+/// drops a forecast not met by then).
 async fn gather(
     rx: &mut mpsc::Receiver<AckRequest>,
     batch: &mut Vec<AckRequest>,
+    forecast: &AckForecast,
     linger: Duration,
 ) {
     let deadline = Instant::now() + linger;
     let mut idle = 0;
-    while batch.len() < MAX_BATCH && idle < IDLE_ROUNDS && Instant::now() < deadline {
-        match rx.try_recv() {
+    while batch.len() < MAX_BATCH && idle < IDLE_ROUNDS {
+        let next = match rx.try_recv() {
+            Err(TryRecvError::Empty) if forecast.due() > 0 => {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(next) => next.ok_or(TryRecvError::Disconnected),
+                    Err(_) => {
+                        forecast.clear();
+                        break;
+                    }
+                }
+            }
+            other => other,
+        };
+        match next {
             Ok(req) => {
+                forecast.arrived();
                 batch.push(req);
                 idle = 0;
             }
@@ -133,6 +162,9 @@ async fn gather(
                 tokio::task::yield_now().await;
             }
             Err(TryRecvError::Disconnected) => break,
+        }
+        if Instant::now() >= deadline {
+            break;
         }
     }
 }

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::forecast::AckForecast;
 use super::intake::{HandOver, Intake};
 use crate::aws_error::{AwsError, ErrorClass};
 use crate::s3url::ObjectRef;
@@ -67,6 +68,7 @@ struct Pending {
 pub struct DeleteBatcher {
     tx: mpsc::Sender<Request>,
     intake: Arc<Intake>,
+    forecast: Arc<AckForecast>,
 }
 
 impl DeleteBatcher {
@@ -91,8 +93,21 @@ impl DeleteBatcher {
             ..config
         };
         let intake = Arc::new(Intake::default());
-        let task = run(store, config, intake.clone(), rx);
-        (DeleteBatcher { tx, intake }, task)
+        let forecast = Arc::new(AckForecast::default());
+        let task = run(store, config, intake.clone(), forecast.clone(), rx);
+        (
+            DeleteBatcher {
+                tx,
+                intake,
+                forecast,
+            },
+            task,
+        )
+    }
+
+    /// The acknowledgements a completed DeleteObjects is about to cause (for the acker).
+    pub fn forecast(&self) -> &Arc<AckForecast> {
+        &self.forecast
     }
 
     /// What the receive loops report to, so that batches close when nothing more can join.
@@ -153,10 +168,15 @@ async fn run(
     store: Arc<dyn ObjectStore>,
     config: BatcherConfig,
     intake: Arc<Intake>,
+    forecast: Arc<AckForecast>,
     mut rx: mpsc::Receiver<Request>,
 ) {
+    let out = Out {
+        store,
+        forecast,
+        permits: Arc::new(Semaphore::new(config.max_in_flight)),
+    };
     let mut pending: HashMap<String, Pending> = HashMap::new();
-    let permits = Arc::new(Semaphore::new(config.max_in_flight));
     let mut flights = JoinSet::new();
     let mut changes = intake.subscribe();
     loop {
@@ -168,10 +188,10 @@ async fn run(
         tokio::select! {
             req = rx.recv() => {
                 let Some(req) = req else { break };
-                add(&store, &permits, &mut flights, &mut pending, config, req).await;
+                add(&out, &mut flights, &mut pending, config, req).await;
                 // Everything already queued joins this batch before it is judged.
                 while let Ok(req) = rx.try_recv() {
-                    add(&store, &permits, &mut flights, &mut pending, config, req).await;
+                    add(&out, &mut flights, &mut pending, config, req).await;
                 }
             }
             changed = changes.changed() => {
@@ -189,7 +209,7 @@ async fn run(
                     .collect();
                 for bucket in due {
                     if let Some(p) = pending.remove(&bucket) {
-                        launch(&store, &permits, &mut flights, bucket, p, BatchClose::Linger).await;
+                        launch(&out, &mut flights, bucket, p, BatchClose::Linger).await;
                     }
                 }
             }
@@ -200,27 +220,27 @@ async fn run(
             .borrow_and_update()
             .close_reason(!flights.is_empty(), open);
         if let Some(reason) = close.filter(|_| !pending.is_empty()) {
-            close_all(&store, &permits, &mut flights, &mut pending, reason).await;
+            close_all(&out, &mut flights, &mut pending, reason).await;
         }
     }
-    close_all(
-        &store,
-        &permits,
-        &mut flights,
-        &mut pending,
-        BatchClose::Shutdown,
-    )
-    .await;
+    close_all(&out, &mut flights, &mut pending, BatchClose::Shutdown).await;
     while let Some(joined) = flights.join_next().await {
         reraise_panic(joined);
     }
 }
 
+/// Where closed batches go: the store, at most `max_in_flight` at once, with the acker told
+/// what a batch's success is about to cause.
+struct Out {
+    store: Arc<dyn ObjectStore>,
+    forecast: Arc<AckForecast>,
+    permits: Arc<Semaphore>,
+}
+
 /// Make one message's keys pending (flushing a bucket that reaches `max_keys`), then release its
 /// hand-over guard.
 async fn add(
-    store: &Arc<dyn ObjectStore>,
-    permits: &Arc<Semaphore>,
+    out: &Out,
     flights: &mut JoinSet<()>,
     pending: &mut HashMap<String, Pending>,
     config: BatcherConfig,
@@ -243,7 +263,7 @@ async fn add(
         }
         if p.order.len() >= config.max_keys {
             let full = std::mem::take(p);
-            launch(store, permits, flights, obj.bucket, full, BatchClose::Full).await;
+            launch(out, flights, obj.bucket, full, BatchClose::Full).await;
         }
     }
     drop(req.handover);
@@ -251,14 +271,13 @@ async fn add(
 
 /// Close every bucket's batch now.
 async fn close_all(
-    store: &Arc<dyn ObjectStore>,
-    permits: &Arc<Semaphore>,
+    out: &Out,
     flights: &mut JoinSet<()>,
     pending: &mut HashMap<String, Pending>,
     reason: BatchClose,
 ) {
     for (bucket, p) in pending.drain() {
-        launch(store, permits, flights, bucket, p, reason).await;
+        launch(out, flights, bucket, p, reason).await;
     }
 }
 
@@ -271,8 +290,7 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 
 /// Send one DeleteObjects request (waiting for a free slot first) and fan out its results.
 async fn launch(
-    store: &Arc<dyn ObjectStore>,
-    permits: &Arc<Semaphore>,
+    out: &Out,
     flights: &mut JoinSet<()>,
     bucket: String,
     batch: Pending,
@@ -289,17 +307,17 @@ async fn launch(
         age: batch.first_at.map(|t| t.elapsed()).unwrap_or_default(),
     }
     .emit();
-    let Ok(permit) = permits.clone().acquire_owned().await else {
+    let Ok(permit) = out.permits.clone().acquire_owned().await else {
         return;
     };
-    let store = store.clone();
+    let (store, forecast) = (out.store.clone(), out.forecast.clone());
     flights.spawn(async move {
         let _permit = permit;
-        flush(store.as_ref(), &bucket, batch).await;
+        flush(store.as_ref(), &forecast, &bucket, batch).await;
     });
 }
 
-async fn flush(store: &dyn ObjectStore, bucket: &str, mut batch: Pending) {
+async fn flush(store: &dyn ObjectStore, forecast: &AckForecast, bucket: &str, mut batch: Pending) {
     let started = Instant::now();
     let requested = batch.order.len();
     let (mut deleted, mut transient, mut permanent) = (0, 0, 0);
@@ -310,6 +328,11 @@ async fn flush(store: &dyn ObjectStore, bucket: &str, mut batch: Pending) {
     };
     match store.delete_objects(bucket, &batch.order).await {
         Ok(outcomes) => {
+            // Every key deleted: each message of the batch acknowledges next (unless it waits
+            // for another batch); tell the acker before waking them.
+            if outcomes.len() == requested && outcomes.iter().all(|o| o.result.is_ok()) {
+                forecast.expect(batch.messages);
+            }
             for outcome in outcomes {
                 count(&outcome.result);
                 if let Some(waiters) = batch.keys.remove(&outcome.key) {

@@ -3,6 +3,7 @@
 
 pub mod acker;
 pub mod batcher;
+pub mod forecast;
 pub mod handle;
 pub mod heartbeat;
 pub mod intake;

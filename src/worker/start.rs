@@ -77,7 +77,11 @@ impl Worker {
     ) -> Worker {
         let (batcher, batcher_task) = DeleteBatcher::new(store, settings.batcher);
         tasks.spawn(Task::Batcher, batcher_task);
-        let (acker, acker_task) = Acker::new(queue.clone(), settings.ack_linger);
+        let (acker, acker_task) = Acker::new(
+            queue.clone(),
+            settings.ack_linger,
+            batcher.forecast().clone(),
+        );
         tasks.spawn(Task::Acker, acker_task);
         let config = settings.loops;
         let ctx = Arc::new(Ctx {

@@ -676,3 +676,29 @@ async fn a_message_whose_ack_finds_the_acker_gone_is_handed_back_at_once() {
     );
     assert!(worker.drain(Duration::from_secs(60)).await);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_that_deleted_every_key_forecasts_its_messages_acks() {
+    let store = FakeStore::new(&[BUCKET]);
+    store.deny_key(&format!("{PREFIX}denied.jpg"));
+    let (batcher, _task) = DeleteBatcher::spawn(Arc::new(store.clone()), BatcherConfig::default());
+    let obj = |key: &str| ObjectRef {
+        bucket: BUCKET.into(),
+        key: format!("{PREFIX}{key}"),
+    };
+    let (ab, c) = ([obj("a.jpg"), obj("b.jpg")], [obj("c.jpg")]);
+    let both = tokio::join!(batcher.delete(&ab), batcher.delete(&c));
+    assert!(both.0.iter().chain(&both.1).all(Result::is_ok));
+    assert_eq!(batcher.forecast().due(), 2, "two messages about to ack");
+    batcher.forecast().clear();
+    // A batch with a refused key: its messages will not all ack, so it forecasts none.
+    let (d, denied) = ([obj("d.jpg")], [obj("denied.jpg")]);
+    let mixed = tokio::join!(batcher.delete(&d), batcher.delete(&denied));
+    assert!(mixed.0[0].is_ok() && mixed.1[0].is_err());
+    assert_eq!(
+        store.delete_requests().len(),
+        2,
+        "each pair shared a request"
+    );
+    assert_eq!(batcher.forecast().due(), 0);
+}
