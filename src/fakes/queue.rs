@@ -156,6 +156,18 @@ impl FakeQueue {
         self.lock().calls.clone()
     }
 
+    /// How many receipts each DeleteMessageBatch call named, in order.
+    pub fn delete_batch_sizes(&self) -> Vec<usize> {
+        self.lock()
+            .calls
+            .iter()
+            .filter_map(|c| match c {
+                QueueCall::DeleteBatch { receipts } => Some(receipts.len()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn fail_next_receive(&self, e: AwsError) {
         self.lock().fail_receive.push_back(e);
     }

@@ -139,29 +139,31 @@ async fn gather(
     let deadline = Instant::now() + linger;
     let mut idle = 0;
     while batch.len() < MAX_BATCH && idle < IDLE_ROUNDS {
-        let next = match rx.try_recv() {
+        let got = match rx.try_recv() {
+            Ok(req) => Some(req),
+            Err(TryRecvError::Disconnected) => break,
             Err(TryRecvError::Empty) if forecast.due() > 0 => {
                 match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(next) => next.ok_or(TryRecvError::Disconnected),
+                    Ok(Some(req)) => Some(req),
+                    Ok(None) => break,
                     Err(_) => {
                         forecast.clear();
                         break;
                     }
                 }
             }
-            other => other,
+            Err(TryRecvError::Empty) => None,
         };
-        match next {
-            Ok(req) => {
+        match got {
+            Some(req) => {
                 forecast.arrived();
                 batch.push(req);
                 idle = 0;
             }
-            Err(TryRecvError::Empty) => {
+            None => {
                 idle += 1;
                 tokio::task::yield_now().await;
             }
-            Err(TryRecvError::Disconnected) => break,
         }
         if Instant::now() >= deadline {
             break;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::fakes::{FakeQueue, QueueCall};
+use crate::fakes::FakeQueue;
 use crate::queue::{Attributes, Receipt};
 
 #[tokio::test(start_paused = true)]
@@ -35,14 +35,7 @@ async fn one_receipt_acknowledged_twice_goes_out_once_and_answers_both() {
     drop(acker);
     task.await.expect("acker ends");
     assert!(queue.is_empty(), "all three deleted");
-    let batches: Vec<usize> = queue
-        .calls()
-        .iter()
-        .filter_map(|c| match c {
-            QueueCall::DeleteBatch { receipts } => Some(receipts.len()),
-            _ => None,
-        })
-        .collect();
+    let batches = queue.delete_batch_sizes();
     assert_eq!(batches, vec![3], "one request, each handle once");
 }
 
@@ -59,17 +52,6 @@ async fn rig(n: usize, forecast: Arc<AckForecast>) -> (FakeQueue, Vec<Receipt>, 
     let receipts = got.into_iter().map(|m| m.receipt).collect();
     let (acker, _task) = Acker::spawn(Arc::new(queue.clone()), Duration::from_millis(20), forecast);
     (queue, receipts, acker)
-}
-
-fn batch_sizes(queue: &FakeQueue) -> Vec<usize> {
-    queue
-        .calls()
-        .iter()
-        .filter_map(|c| match c {
-            QueueCall::DeleteBatch { receipts } => Some(receipts.len()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Each receipt acknowledged by its own task, the i-th after i ms (virtual time): messages that
@@ -97,7 +79,11 @@ async fn forecast_acks_share_one_request_however_slowly_they_settle() {
     let (queue, receipts, acker) = rig(6, forecast.clone()).await;
     forecast.expect(6);
     ack_staggered(&acker, receipts).await;
-    assert_eq!(batch_sizes(&queue), vec![6], "one DeleteMessageBatch");
+    assert_eq!(
+        queue.delete_batch_sizes(),
+        vec![6],
+        "one DeleteMessageBatch"
+    );
     assert_eq!(forecast.due(), 0);
 }
 
@@ -106,7 +92,7 @@ async fn without_a_forecast_slow_acks_go_out_as_they_come() {
     let (queue, receipts, acker) = rig(3, Arc::default()).await;
     ack_staggered(&acker, receipts).await;
     assert_eq!(
-        batch_sizes(&queue),
+        queue.delete_batch_sizes(),
         vec![1, 1, 1],
         "nothing said more were coming"
     );
@@ -127,5 +113,5 @@ async fn a_forecast_not_met_by_the_linger_is_dropped() {
     let start = tokio::time::Instant::now();
     acker.ack(receipts[1].clone(), None).await.expect("ack");
     assert!(start.elapsed() < Duration::from_millis(1), "sent at once");
-    assert_eq!(batch_sizes(&queue), vec![1, 1]);
+    assert_eq!(queue.delete_batch_sizes(), vec![1, 1]);
 }

@@ -135,7 +135,7 @@ impl AssertCapped for Left {
             "{messages} messages at a cap of {cap} took {} DeleteObjects: {keys:?}",
             keys.len()
         );
-        assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), messages);
+        assert_eq!(queue.delete_batch_sizes().iter().sum::<usize>(), messages);
         assert_eq!(intake, Snapshot::default());
     }
 }
@@ -156,17 +156,6 @@ fn receives(queue: &FakeQueue) -> usize {
         .count()
 }
 
-fn ack_sizes(queue: &FakeQueue) -> Vec<usize> {
-    queue
-        .calls()
-        .iter()
-        .filter_map(|c| match c {
-            QueueCall::DeleteBatch { receipts } => Some(receipts.len()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test(start_paused = true)]
 async fn messages_that_arrive_together_share_one_delete_request() {
     let (queue, store) = (FakeQueue::new("main"), FakeStore::new(&[BUCKET]));
@@ -178,7 +167,7 @@ async fn messages_that_arrive_together_share_one_delete_request() {
     // Three full receives: a full one is followed by a probe, so the batch stays open until a
     // probe comes back empty, then closes with all 60 keys (per receive it would be 3 x 20).
     assert_eq!(key_counts(&store), vec![60]);
-    assert_eq!(ack_sizes(&queue), vec![10, 10, 10]);
+    assert_eq!(queue.delete_batch_sizes(), vec![10, 10, 10]);
     assert_eq!(intake, Snapshot::default(), "nothing left handing over");
 }
 
@@ -191,7 +180,7 @@ async fn a_batch_closes_as_soon_as_a_probe_finds_the_queue_drained() {
     let (queue, store, intake) = rig.shutdown().await;
     assert_eq!(store.count(), 0);
     assert_eq!(key_counts(&store), vec![12]);
-    assert_eq!(ack_sizes(&queue), vec![3]);
+    assert_eq!(queue.delete_batch_sizes(), vec![3]);
     let receives: Vec<usize> = queue
         .calls()
         .iter()
@@ -335,7 +324,7 @@ async fn a_burst_that_wakes_parked_loops_goes_out_as_one_delete_request() {
     // The watcher's receive wakes the others; each woken loop probes, and every probe out holds
     // the batch open, so the whole burst shares one DeleteObjects.
     assert_eq!(key_counts(&store), vec![100]);
-    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 100);
+    assert_eq!(queue.delete_batch_sizes().iter().sum::<usize>(), 100);
     assert_eq!(intake, Snapshot::default());
 }
 
@@ -359,7 +348,10 @@ async fn stopping_during_a_burst_finishes_or_hands_back_every_message() {
     assert_eq!(store.count(), 2 * left.len());
     let now = tokio::time::Instant::now();
     assert!(left.iter().all(|m| m.visible_at <= now));
-    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 100 - left.len());
+    assert_eq!(
+        queue.delete_batch_sizes().iter().sum::<usize>(),
+        100 - left.len()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -385,7 +377,7 @@ async fn messages_that_arrive_while_probes_are_out_join_the_open_batch() {
     let keys = key_counts(&store);
     assert_eq!(keys.iter().sum::<usize>(), 100);
     assert!(keys.len() <= 4, "100 streamed messages: {keys:?}");
-    assert_eq!(ack_sizes(&queue).iter().sum::<usize>(), 100);
+    assert_eq!(queue.delete_batch_sizes().iter().sum::<usize>(), 100);
     assert_eq!(intake, Snapshot::default());
 }
 

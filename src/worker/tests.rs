@@ -164,14 +164,7 @@ async fn batches_across_messages_and_acks_in_batches() {
         "100 keys from 20 messages took {} DeleteObjects",
         deletes.len()
     );
-    let acks: Vec<usize> = queue
-        .calls()
-        .iter()
-        .filter_map(|c| match c {
-            QueueCall::DeleteBatch { receipts } => Some(receipts.len()),
-            _ => None,
-        })
-        .collect();
+    let acks: Vec<usize> = queue.delete_batch_sizes();
     assert_eq!(acks.iter().sum::<usize>(), 20);
     assert!(
         acks.len() <= 4,
